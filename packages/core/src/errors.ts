@@ -1,0 +1,71 @@
+/**
+ * One error class for the whole engine. Every failure a caller can see carries a code from
+ * `ErrorCode`; the HTTP status and WebSocket close code of each code live in one table.
+ */
+
+/** What went wrong, as a stable machine-readable code. */
+export const ErrorCode = {
+  INVALID_POINTER: 'INVALID_POINTER',
+  INVALID_PATCH: 'INVALID_PATCH',
+  INVALID_VALUE: 'INVALID_VALUE',
+  INVALID_PATTERN: 'INVALID_PATTERN',
+  PATH_NOT_FOUND: 'PATH_NOT_FOUND',
+  TYPE_MISMATCH: 'TYPE_MISMATCH',
+  PATCH_TEST_FAILED: 'PATCH_TEST_FAILED',
+  DOCUMENT_CLOSED: 'DOCUMENT_CLOSED',
+  DOCUMENT_EXISTS: 'DOCUMENT_EXISTS',
+  CORRUPT_ENTRY: 'CORRUPT_ENTRY',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status per code. The WebSocket close code is `4000 + status` (see `closeCodeOf`). */
+const httpStatus: Record<ErrorCode, number> = {
+  INVALID_POINTER: 400,
+  INVALID_PATCH: 400,
+  INVALID_VALUE: 400,
+  INVALID_PATTERN: 400,
+  PATH_NOT_FOUND: 404,
+  TYPE_MISMATCH: 409,
+  PATCH_TEST_FAILED: 409,
+  DOCUMENT_CLOSED: 410,
+  DOCUMENT_EXISTS: 409,
+  CORRUPT_ENTRY: 500,
+};
+
+export interface YStateErrorOptions {
+  code: ErrorCode;
+  message: string;
+  cause?: unknown;
+}
+
+/** The error every ystate API throws; `code` tells callers what happened. */
+export class YStateError extends Error {
+  readonly code: ErrorCode;
+
+  constructor({ code, message, cause }: YStateErrorOptions) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'YStateError';
+    this.code = code;
+  }
+
+  /** The JSON body HTTP endpoints answer with. */
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** The HTTP status that answers an error with this code. */
+export function httpStatusOf(code: ErrorCode): number {
+  return httpStatus[code];
+}
+
+/** The WebSocket close code (4xxx) for an error with this code. */
+export function closeCodeOf(code: ErrorCode): number {
+  return 4000 + httpStatus[code];
+}
+
+/** True when `error` is a `YStateError`, optionally with the given code. */
+export function isYStateError(error: unknown, code?: ErrorCode): error is YStateError {
+  return error instanceof YStateError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,43 @@
+/**
+ * @ystate/core — the isomorphic heart of ystate: Yjs documents whose JSON view is addressed by
+ * JSON Pointers, exact JSON Patch out of every transaction, JSON Patch in as one all-or-nothing
+ * transaction (optionally at the version its author saw), path subscriptions, and the registry
+ * that opens and evicts documents. Depends on yjs and lib0 only; runs in browsers too.
+ */
+
+export type { YStateErrorOptions } from './errors.js';
+export { closeCodeOf, ErrorCode, httpStatusOf, isYStateError, YStateError } from './errors.js';
+export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
+export { assertJson, cloneJson, isPlainObject, jsonEqual } from './json.js';
+export type {
+  AddOperation,
+  CopyOperation,
+  JsonPatch,
+  MoveOperation,
+  PatchOperation,
+  RemoveOperation,
+  ReplaceOperation,
+  TestOperation,
+} from './json-patch.js';
+export { parsePatch } from './json-patch.js';
+export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
+export { decodeEntry, ENTRY_FORMAT_VERSION, EntryFlags, encodeEntry } from './log-entry.js';
+export type { PathPattern } from './path-pattern.js';
+export { compilePattern } from './path-pattern.js';
+export type { PathSegments } from './pointer.js';
+export { formatPointer, parsePointer } from './pointer.js';
+export type { RegistryEvents, RegistryOptions } from './registry.js';
+export { DocumentRegistry } from './registry.js';
+export type {
+  BaseVersion,
+  Change,
+  ChangeListener,
+  DocumentWriter,
+  PatchOptions,
+  StateDocumentOptions,
+} from './state-document.js';
+export { ROOT_MAP, StateDocument } from './state-document.js';
+export { patchOfEvents } from './transaction-patch.js';
+export type { BusListener, SeqRange, SyncBus, UpdateLog } from './update-log.js';
+export type { Writable, YValue } from './y-value.js';
+export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

@@ -1,0 +1,280 @@
+/**
+ * A document: one `Y.Doc` whose root map is a JSON view addressed by JSON Pointers. Writes go
+ * through all-or-nothing edits; every transaction, local or remote, is reported as the exact JSON
+ * Patch from the previous JSON to the next, to `onChange` listeners and path subscribers.
+ */
+
+import * as Y from 'yjs';
+import { Edit } from './edit.js';
+import { ErrorCode, YStateError } from './errors.js';
+import type { Json } from './json.js';
+import { type PatchOperation, parsePatch } from './json-patch.js';
+import { compilePattern } from './path-pattern.js';
+import { parsePointer } from './pointer.js';
+import { patchOfEvents } from './transaction-patch.js';
+import type { Writable } from './y-value.js';
+
+/** The name of the root map that holds a document's JSON view. */
+export const ROOT_MAP = 'state';
+
+/** One committed change of a document's JSON view. */
+export interface Change {
+  readonly docId: string;
+  /** RFC 6902 operations that turn the JSON before this change into the JSON after it. */
+  readonly ops: readonly PatchOperation[];
+  /** The transaction origin: who made the change (a client, an agent, the log, …). */
+  readonly origin: unknown;
+  /** True when the change was made on this replica rather than received as an update. */
+  readonly local: boolean;
+  /** The log sequence number of the change, once a log has assigned one. */
+  readonly seq?: number;
+}
+
+export type ChangeListener = (change: Change) => void;
+
+/** Writes within one all-or-nothing batch; reads see the batch's own pending writes. */
+export interface DocumentWriter {
+  get(pointer: string): Json | undefined;
+  set(pointer: string, value: Writable): void;
+  delete(pointer: string): void;
+  insert(pointer: string, value: Writable): void;
+  push(pointer: string, ...values: Writable[]): void;
+  merge(pointer: string, value: Writable): void;
+  spliceText(pointer: string, index: number, deleteCount: number, text: string): void;
+  apply(operation: PatchOperation): void;
+}
+
+/** The state a patch was written against: an encoded Yjs state, or a snapshot (documents with gc off). */
+export type BaseVersion = Uint8Array | Y.Snapshot;
+
+export interface PatchOptions {
+  /** Interpret the patch against this earlier state and merge the result (see docs/architecture.md). */
+  base?: BaseVersion;
+  origin?: unknown;
+}
+
+export interface StateDocumentOptions {
+  /** An existing Y.Doc to wrap; a new one is created otherwise. */
+  ydoc?: Y.Doc;
+  /** The transaction origin of writes made through this object (default: the document itself). */
+  origin?: unknown;
+  /** Receives errors thrown by listeners; without it they are rethrown asynchronously. */
+  onListenerError?: (error: unknown, change: Change) => void;
+}
+
+/** A collaborative JSON document addressed by JSON Pointers. */
+export class StateDocument {
+  readonly docId: string;
+  readonly ydoc: Y.Doc;
+  readonly root: Y.Map<unknown>;
+  private readonly origin: unknown;
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly onListenerError: ((error: unknown, change: Change) => void) | undefined;
+  private destroyed = false;
+
+  constructor(docId: string, options: StateDocumentOptions = {}) {
+    this.docId = docId;
+    this.ydoc = options.ydoc ?? new Y.Doc();
+    this.root = this.ydoc.getMap(ROOT_MAP);
+    this.origin = options.origin ?? this;
+    this.onListenerError = options.onListenerError;
+    this.root.observeDeep(this.observe);
+  }
+
+  /** The JSON at `pointer`, or `undefined` when nothing is there. */
+  get(pointer = ''): Json | undefined {
+    return new Edit(this.root).read(pointer);
+  }
+
+  /** The whole document as JSON. */
+  toJSON(): Record<string, Json> {
+    return this.root.toJSON() as Record<string, Json>;
+  }
+
+  /** Sets an object member or replaces an array element; the parent must exist. */
+  set(pointer: string, value: Writable): void {
+    this.batch((tx) => tx.set(pointer, value));
+  }
+
+  /** Deletes the value at `pointer`, which must exist. */
+  delete(pointer: string): void {
+    this.batch((tx) => tx.delete(pointer));
+  }
+
+  /** Inserts into an array at the pointer's last segment (an index, or `-` to append). */
+  insert(pointer: string, value: Writable): void {
+    this.batch((tx) => tx.insert(pointer, value));
+  }
+
+  /** Appends values to the array at `pointer`. */
+  push(pointer: string, ...values: Writable[]): void {
+    this.batch((tx) => tx.push(pointer, ...values));
+  }
+
+  /** Deep-merges an object into the object at `pointer`. */
+  merge(pointer: string, value: Writable): void {
+    this.batch((tx) => tx.merge(pointer, value));
+  }
+
+  /** Edits the collaborative text (`Y.Text`) at `pointer` like `Array.prototype.splice`. */
+  spliceText(pointer: string, index: number, deleteCount: number, text = ''): void {
+    this.batch((tx) => tx.spliceText(pointer, index, deleteCount, text));
+  }
+
+  /** The `Y.Text` at `pointer`, for editor bindings. */
+  text(pointer: string): Y.Text {
+    let node: unknown = this.root;
+    for (const segment of parsePointer(pointer)) {
+      node =
+        node instanceof Y.Map
+          ? node.get(segment)
+          : node instanceof Y.Array
+            ? node.get(Number(segment))
+            : undefined;
+    }
+    if (!(node instanceof Y.Text)) {
+      throw new YStateError({
+        code: ErrorCode.TYPE_MISMATCH,
+        message: `"${pointer}" is not collaborative text`,
+      });
+    }
+    return node;
+  }
+
+  /**
+   * Runs several writes as one transaction, all or nothing: if `fn` throws, nothing changes.
+   * Returns what `fn` returns.
+   */
+  batch<T>(fn: (tx: DocumentWriter) => T, origin: unknown = this.origin): T {
+    this.assertOpen();
+    const edit = new Edit(this.root);
+    const result = fn(writerOf(edit));
+    edit.commit(origin);
+    return result;
+  }
+
+  /**
+   * Applies an RFC 6902 JSON Patch as one transaction, all or nothing. With `base`, the patch is
+   * interpreted against that earlier state and the result merged, so positions mean what the
+   * author saw.
+   */
+  applyPatch(patch: unknown, options: PatchOptions = {}): void {
+    const ops = parsePatch(patch);
+    const origin = options.origin ?? this.origin;
+    if (options.base === undefined) {
+      this.batch((tx) => {
+        for (const op of ops) tx.apply(op);
+      }, origin);
+      return;
+    }
+    this.assertOpen();
+    const fork = forkAt(this.ydoc, options.base);
+    try {
+      const before = Y.encodeStateVector(fork);
+      const edit = new Edit(fork.getMap(ROOT_MAP));
+      for (const op of ops) edit.apply(op);
+      edit.commit(null);
+      Y.applyUpdate(this.ydoc, Y.encodeStateAsUpdate(fork, before), origin);
+    } finally {
+      fork.destroy();
+    }
+  }
+
+  /** Calls `listener` with every change. Returns a function that stops it. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with the operations of each change that touch `pattern` (`*` = one segment,
+   * `**` = any depth). Returns a function that stops it.
+   */
+  subscribe(pattern: string, listener: ChangeListener): () => void {
+    const compiled = compilePattern(pattern);
+    return this.onChange((change) => {
+      const ops = change.ops.filter(
+        (op) =>
+          compiled.touches(parsePointer(op.path)) ||
+          ('from' in op && compiled.touches(parsePointer(op.from))),
+      );
+      if (ops.length > 0) listener({ ...change, ops });
+    });
+  }
+
+  /** Reports a change to listeners; used by the document itself and by whoever assigns sequence numbers. */
+  emit(change: Change): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        if (this.onListenerError) this.onListenerError(error, change);
+        else
+          queueMicrotask(() => {
+            throw error;
+          });
+      }
+    }
+  }
+
+  /** Stops reporting changes and releases the Y.Doc. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.root.unobserveDeep(this.observe);
+    this.listeners.clear();
+    this.ydoc.destroy();
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  private readonly observe = (
+    events: Y.YEvent<Y.AbstractType<unknown>>[],
+    transaction: Y.Transaction,
+  ): void => {
+    const ops = patchOfEvents(events);
+    if (ops.length === 0) return;
+    this.emit({ docId: this.docId, ops, origin: transaction.origin, local: transaction.local });
+  };
+
+  private assertOpen(): void {
+    if (this.destroyed) {
+      throw new YStateError({
+        code: ErrorCode.DOCUMENT_CLOSED,
+        message: `document "${this.docId}" is closed`,
+      });
+    }
+  }
+}
+
+function writerOf(edit: Edit): DocumentWriter {
+  return {
+    get: (pointer) => edit.read(pointer),
+    set: (pointer, value) => edit.set(pointer, value),
+    delete: (pointer) => edit.remove(pointer),
+    insert: (pointer, value) => edit.insert(pointer, value),
+    push: (pointer, ...values) => edit.push(pointer, values),
+    merge: (pointer, value) => edit.merge(pointer, value),
+    spliceText: (pointer, index, deleteCount, text) => edit.spliceText(pointer, index, deleteCount, text),
+    apply: (operation) => edit.apply(operation),
+  };
+}
+
+/** A private copy of `doc` as it was at `base`, with a fresh client id so its writes never collide. */
+function forkAt(doc: Y.Doc, base: BaseVersion): Y.Doc {
+  if (base instanceof Uint8Array) {
+    const fork = new Y.Doc({ gc: false });
+    Y.applyUpdate(fork, base);
+    return fork;
+  }
+  if (doc.gc) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_PATCH,
+      message:
+        'a snapshot base needs a document created with gc disabled; pass the encoded base state instead',
+    });
+  }
+  return Y.createDocFromSnapshot(doc, base);
+}

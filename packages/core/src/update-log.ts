@@ -1,0 +1,45 @@
+/** The contracts every store implements: `UpdateLog` keeps entries durably, `SyncBus` moves them between nodes. */
+
+import type { EntryInput, LogEntry } from './log-entry.js';
+
+/** An inclusive range of sequence numbers; open ends mean "from the first" / "to the last". */
+export interface SeqRange {
+  from?: number;
+  to?: number;
+}
+
+/** The append-only, per-document log of entries. Adapters store and move bytes; merging happens above them. */
+export interface UpdateLog {
+  /**
+   * Appends entries to a document's log, in order. Resolves, once they are durable, with the
+   * entries as stored: dense sequence numbers following the last one in the log.
+   */
+  append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]>;
+  /** The retained entries of a document whose seq lies in `range`, in seq order. */
+  read(docId: string, range?: SeqRange): Promise<LogEntry[]>;
+  /** The highest seq ever assigned in a document's log (0 when empty); pruning does not lower it. */
+  head(docId: string): Promise<number>;
+  /** The latest stored checkpoint whose seq is at most `atOrBefore` (default: any). */
+  latestCheckpoint(docId: string, atOrBefore?: number): Promise<LogEntry | undefined>;
+  /** Stores a checkpoint (kind `checkpoint`, seq = the last entry it covers) beside the log. */
+  storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void>;
+  /** Drops entries with seq below `seq` (and checkpoints made obsolete by a newer one at or below it). */
+  prune(docId: string, seq: number): Promise<void>;
+  /** The ids of documents that have a log. */
+  docIds(): Promise<string[]>;
+  /** Flushes and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Receives entries of a subscribed document, with their sequence numbers. */
+export type BusListener = (entries: readonly LogEntry[]) => void;
+
+/** Broadcasts appended entries to other nodes. At-most-once: receivers fill gaps from the log by seq. */
+export interface SyncBus {
+  /** Sends entries of a document (already in the log) to every subscriber of that document. */
+  publish(docId: string, entries: readonly LogEntry[]): Promise<void>;
+  /** Starts delivering a document's entries to `listener`. Resolves, once subscribed, with a function that stops it. */
+  subscribe(docId: string, listener: BusListener): Promise<() => Promise<void>>;
+  /** Unsubscribes everything and releases resources. */
+  close(): Promise<void>;
+}
