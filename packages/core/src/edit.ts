@@ -10,7 +10,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import { cloneJson, isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
-import { CollaborativeText, toYValue, type Writable } from './y-value.js';
+import { assertWritable, CollaborativeText, toYValue, type Writable } from './y-value.js';
 
 type YContainer = Y.Map<unknown> | Y.Array<unknown>;
 
@@ -24,12 +24,17 @@ type Mutation =
 
 const DELETED = Symbol('deleted');
 
-/** A `Y.Text` whose content this edit has rewritten (still the same shared text). */
+/** A `Y.Text` whose content this edit has rewritten (still the same shared text). Its string is built only if read. */
 class TextDraft {
+  private computed: string | undefined;
   constructor(
     readonly target: Y.Text,
-    readonly value: string,
+    private readonly compute: () => string,
   ) {}
+  get value(): string {
+    this.computed ??= this.compute();
+    return this.computed;
+  }
 }
 
 /** A container in the draft: a Y type seen through its overrides, or a plain value this edit owns. */
@@ -225,7 +230,7 @@ export class Edit {
       if (next === undefined) return undefined;
       node = next;
     }
-    return this.json(this.rootNode);
+    return this.json(this.root);
   }
 
   /** Applies one RFC 6902 operation to the draft; throws (and the edit must be dropped) on failure. */
@@ -274,6 +279,7 @@ export class Edit {
 
   /** Writes `value` at `pointer`: sets an object member (adding it) or replaces an array element. */
   set(pointer: string, value: Writable): void {
+    assertWritable(value, pointer);
     if (pointer === '') {
       this.replaceRoot(value);
       return;
@@ -300,6 +306,7 @@ export class Edit {
 
   /** Inserts into the array that holds `pointer`'s last segment (an index or `-`). */
   insert(pointer: string, value: Writable): void {
+    assertWritable(value, pointer);
     const at = this.locate(pointer);
     if (!at.parent.isArray) {
       throw mismatch(`"${parentPointer(pointer)}" is not an array, cannot insert at "${pointer}"`);
@@ -309,6 +316,7 @@ export class Edit {
 
   /** Appends values to the array at `pointer`. */
   push(pointer: string, values: readonly Writable[]): void {
+    assertWritable(values, pointer);
     const node = this.containerAt(pointer);
     if (!node.isArray) throw mismatch(`"${pointer}" is not an array, cannot push`);
     for (const value of values) node.insert(node.size(), value);
@@ -333,6 +341,7 @@ export class Edit {
 
   /** Deep-merges `value` into the object at `pointer`: nested objects merge, anything else is set. */
   merge(pointer: string, value: Writable): void {
+    assertWritable(value, pointer);
     if (!isPlainObject(value)) throw mismatch(`merge at "${pointer}" needs an object`);
     const node = this.containerAt(pointer);
     if (node.isArray) throw mismatch(`"${pointer}" is an array, cannot merge an object into it`);
@@ -345,22 +354,22 @@ export class Edit {
     const slot = at.parent.get(at.key);
     const target = textTarget(slot);
     if (target === undefined) throw mismatch(`"${pointer}" is not collaborative text`);
-    const current = textOf(slot);
+    const length = slot instanceof TextDraft ? slot.value.length : target.length;
     if (!Number.isInteger(index) || !Number.isInteger(deleteCount) || index < 0 || deleteCount < 0) {
       throw new YStateError({
         code: ErrorCode.INVALID_VALUE,
         message: 'text positions must be whole numbers >= 0',
       });
     }
-    if (index + deleteCount > current.length) {
-      throw notFound(
-        `text range ${index}+${deleteCount} is past the end of "${pointer}" (length ${current.length})`,
-      );
+    if (index + deleteCount > length) {
+      throw notFound(`text range ${index}+${deleteCount} is past the end of "${pointer}" (length ${length})`);
     }
     this.log.push(spliceOf(target, index, deleteCount, text));
-    const next = current.slice(0, index) + text + current.slice(index + deleteCount);
-    if (at.parent.isArray) at.parent.replaceDraft(Number(at.key), new TextDraft(target, next));
-    else at.parent.replaceDraft(at.key, new TextDraft(target, next));
+    const spliced = new TextDraft(target, () => {
+      const current = textOf(slot);
+      return current.slice(0, index) + text + current.slice(index + deleteCount);
+    });
+    at.parent.replaceDraft(at.key, spliced);
   }
 
   /** True when the edit has changed anything. */
@@ -435,7 +444,7 @@ export class Edit {
   }
 
   private valueAt(pointer: string): Json {
-    if (pointer === '') return this.json(this.rootNode);
+    if (pointer === '') return this.json(this.root);
     const at = this.existing(pointer);
     return this.json(at.parent.get(at.key));
   }
@@ -520,7 +529,7 @@ function rewriteText(target: Y.Text, current: string, next: string, log: Mutatio
   if (start > 0 && isHighSurrogate(current.charCodeAt(start - 1))) start--;
   if (end > 0 && isLowSurrogate(current.charCodeAt(current.length - end))) end--;
   log.push(spliceOf(target, start, current.length - start - end, next.slice(start, next.length - end)));
-  return new TextDraft(target, next);
+  return new TextDraft(target, () => next);
 }
 
 function spliceOf(target: Y.Text, index: number, deleteCount: number, text: string): Mutation {

@@ -15,6 +15,11 @@ export const ErrorCode = {
   DOCUMENT_CLOSED: 'DOCUMENT_CLOSED',
   DOCUMENT_EXISTS: 'DOCUMENT_EXISTS',
   CORRUPT_ENTRY: 'CORRUPT_ENTRY',
+  UNKNOWN_KEY: 'UNKNOWN_KEY',
+  DECRYPTION_FAILED: 'DECRYPTION_FAILED',
+  INVALID_CONFIG: 'INVALID_CONFIG',
+  STORAGE_FAILED: 'STORAGE_FAILED',
+  STORE_LOCKED: 'STORE_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -31,6 +36,11 @@ const httpStatus: Record<ErrorCode, number> = {
   DOCUMENT_CLOSED: 410,
   DOCUMENT_EXISTS: 409,
   CORRUPT_ENTRY: 500,
+  UNKNOWN_KEY: 500,
+  DECRYPTION_FAILED: 500,
+  INVALID_CONFIG: 400,
+  STORAGE_FAILED: 500,
+  STORE_LOCKED: 423,
 };
 
 export interface YStateErrorOptions {

@@ -22,6 +22,9 @@ export type {
 export { parsePatch } from './json-patch.js';
 export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
 export { decodeEntry, ENTRY_FORMAT_VERSION, EntryFlags, encodeEntry } from './log-entry.js';
+export type { MemorySyncBusOptions } from './memory-bus.js';
+export { MemorySyncBus } from './memory-bus.js';
+export { MemoryUpdateLog } from './memory-log.js';
 export type { PathPattern } from './path-pattern.js';
 export { compilePattern } from './path-pattern.js';
 export type { PathSegments } from './pointer.js';

@@ -234,6 +234,9 @@ export class StateDocument {
     events: Y.YEvent<Y.AbstractType<unknown>>[],
     transaction: Y.Transaction,
   ): void => {
+    // Building a patch costs time (a text change carries the whole string: JSON Patch has no
+    // splice), so unobserved documents skip it.
+    if (this.listeners.size === 0) return;
     const ops = patchOfEvents(events);
     if (ops.length === 0) return;
     this.emit({ docId: this.docId, ops, origin: transaction.origin, local: transaction.local });

@@ -45,10 +45,9 @@ export function patchOfEvents(events: readonly Y.YEvent<Y.AbstractType<unknown>>
         }
       }
     } else if (target instanceof Y.Text) {
-      // JSON Patch has no string splice: a text change replaces the string.
-      if (event.delta.some((part) => part.insert !== undefined || part.delete !== undefined)) {
-        ops.push({ op: 'replace', path: formatPointer(path), value: target.toString() });
-      }
+      // JSON Patch has no string splice: a text change replaces the string. (Yjs builds a text
+      // event's delta by walking the whole text, so it is not consulted.)
+      ops.push({ op: 'replace', path: formatPointer(path), value: target.toString() });
     }
   }
   return ops;
