@@ -69,7 +69,7 @@ function targets(doc: StateDocument): { pointer: string; type: Y.AbstractType<un
     if (!(type instanceof Y.AbstractType)) return;
     found.push({ pointer: formatPointer(path), type });
     if (type instanceof Y.Map) for (const [k, v] of type.entries()) walk(v, [...path, k]);
-    if (type instanceof Y.Array) type.toArray().forEach((v, i) => walk(v, [...path, i]));
+    if (type instanceof Y.Array) for (const [i, v] of type.toArray().entries()) walk(v, [...path, i]);
   };
   walk(doc.root, []);
   return found;
