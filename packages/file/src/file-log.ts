@@ -1,0 +1,338 @@
+/**
+ * `FileUpdateLog`: the embedded default `UpdateLog`. One directory per store, per document an
+ * append-only log file and a checkpoint file. Layout, record format, fsync policies, recovery and
+ * pruning are described in docs/file-store.md.
+ */
+
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  EntryFlags,
+  type EntryInput,
+  type EntryKind,
+  ErrorCode,
+  type LogEntry,
+  type SeqRange,
+  type UpdateLog,
+  YStateError,
+} from '@ystate/core';
+import { DocumentLog } from './document-log.js';
+import { docIdOfStem, fileStemOf } from './file-names.js';
+import { closedError, invalidValue, toYStateError } from './store-errors.js';
+import { lockStore } from './store-lock.js';
+import type { FileLogOptions, FileLogStats, FsyncPolicy, StoreContext } from './store-options.js';
+
+const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
+const entryKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['update', 'lifecycle', 'checkpoint']);
+/** A document's files: `<stem>.log` and `<stem>.ckpt`; temp files add `.tmp`. */
+const docFileName = /^([^.]+)\.(?:log|ckpt)$/;
+const tempFileName = /^[^.]+\.(?:log|ckpt)\.tmp$/;
+
+/** Opens (creating when missing) the file store in `options.dir`. */
+export function openFileLog(options: FileLogOptions): Promise<FileUpdateLog> {
+  return FileUpdateLog.open(options);
+}
+
+/** An `UpdateLog` kept in append-only files, one per document, for a single node. */
+export class FileUpdateLog implements UpdateLog {
+  /** The store directory, absolute. */
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  readonly #context: StoreContext;
+  readonly #stats: FileLogStats;
+  readonly #maxOpenDocuments: number;
+  readonly #intervalMs: number;
+  readonly #unlock: () => Promise<void>;
+  /** Open documents, least recently used first. */
+  readonly #docs = new Map<string, DocumentLog>();
+  /** Closes of evicted documents and interval fsync rounds, awaited by close(). */
+  readonly #background = new Set<Promise<void>>();
+  #backgroundFailure: { error: unknown } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    dir: string,
+    options: Required<Omit<FileLogOptions, 'dir' | 'onRecovery'>>,
+    onRecovery: FileLogOptions['onRecovery'],
+    unlock: () => Promise<void>,
+  ) {
+    this.dir = dir;
+    this.fsync = options.fsync;
+    this.#stats = { appendedEntries: 0, writes: 0, syncs: 0 };
+    this.#context = {
+      dir,
+      fsync: options.fsync,
+      keepCheckpoints: options.keepCheckpoints,
+      stats: this.#stats,
+      report: (report) => onRecovery?.(report),
+    };
+    this.#maxOpenDocuments = options.maxOpenDocuments;
+    this.#intervalMs = options.fsyncIntervalMs;
+    this.#unlock = unlock;
+    if (this.fsync === 'interval') this.#schedule();
+  }
+
+  /** Opens (creating when missing) the file store in `options.dir`. Prefer `openFileLog`. */
+  static async open(options: FileLogOptions): Promise<FileUpdateLog> {
+    const settings = checkOptions(options);
+    const dir = resolve(options.dir);
+    try {
+      await mkdir(dir, { recursive: true });
+      const unlock = await lockStore(dir);
+      try {
+        // Leftovers of rewrites a crash interrupted; the files they were to replace are intact.
+        for (const name of await readdir(dir)) {
+          if (tempFileName.test(name)) await rm(join(dir, name), { force: true });
+        }
+      } catch (error) {
+        await unlock();
+        throw error;
+      }
+      return new FileUpdateLog(dir, settings, options.onRecovery, unlock);
+    } catch (error) {
+      throw toYStateError(error);
+    }
+  }
+
+  /** Counters since open: appended entries, group-commit writes, fsyncs after appends. */
+  get stats(): FileLogStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Appends a batch; resolves once it is written (and, with fsync `always`, fsynced). Throws
+   * INVALID_VALUE, appending nothing, when any entry is malformed. The payloads are copied at once.
+   */
+  async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+    this.#assertOpen();
+    const inputs = entries.map((entry, index) =>
+      copyInput(checkEntry(entry, `entry ${index} for "${docId}"`)),
+    );
+    if (inputs.length === 0) {
+      fileStemOf(docId);
+      return [];
+    }
+    return this.#use(docId, (doc) => doc.append(inputs));
+  }
+
+  async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
+    this.#assertOpen();
+    checkBound(range.from, 'from');
+    checkBound(range.to, 'to');
+    return this.#use(docId, (doc) => doc.read(range));
+  }
+
+  async head(docId: string): Promise<number> {
+    this.#assertOpen();
+    return this.#use(docId, (doc) => doc.head());
+  }
+
+  async latestCheckpoint(docId: string, atOrBefore?: number): Promise<LogEntry | undefined> {
+    this.#assertOpen();
+    if (atOrBefore !== undefined && Number.isNaN(atOrBefore)) {
+      throw invalidValue('latestCheckpoint: atOrBefore must be a number');
+    }
+    return this.#use(docId, (doc) => doc.checkpoints.latest(atOrBefore));
+  }
+
+  /**
+   * Stores a checkpoint, superseding one stored at the same seq. Throws INVALID_VALUE unless it is
+   * a well-formed entry of kind `checkpoint` whose seq names an appended entry.
+   */
+  async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
+    this.#assertOpen();
+    const where = `checkpoint for "${docId}"`;
+    const copy = copyInput(checkEntry(checkpoint, where));
+    if (checkpoint.kind !== 'checkpoint') {
+      throw invalidValue(`${where}: kind must be "checkpoint", got "${checkpoint.kind}"`);
+    }
+    if (!Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1) {
+      throw invalidValue(`${where}: seq must be a positive integer, got ${checkpoint.seq}`);
+    }
+    return this.#use(docId, (doc) => doc.storeCheckpoint({ ...copy, seq: checkpoint.seq }));
+  }
+
+  /** Drops entries below `seq` (rewriting the log file atomically) and checkpoints made obsolete. */
+  async prune(docId: string, seq: number): Promise<void> {
+    this.#assertOpen();
+    if (typeof seq !== 'number' || Number.isNaN(seq)) throw invalidValue('prune: seq must be a number');
+    return this.#use(docId, (doc) => doc.prune(seq));
+  }
+
+  /** The documents with a log or checkpoint file, decoded from the file names, sorted. */
+  async docIds(): Promise<string[]> {
+    this.#assertOpen();
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      throw toYStateError(error);
+    }
+    const ids = new Set<string>();
+    for (const name of names) {
+      const stem = docFileName.exec(name)?.[1];
+      const docId = stem === undefined ? undefined : docIdOfStem(stem);
+      if (docId !== undefined) ids.add(docId);
+    }
+    return [...ids].sort();
+  }
+
+  /**
+   * Lets queued appends finish, fsyncs what `interval` has not yet, closes every file and releases
+   * the directory. Later calls reject with DOCUMENT_CLOSED; closing again is harmless.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    clearTimeout(this.#timer);
+    const failures: unknown[] = [];
+    const docs = [...this.#docs.values()];
+    this.#docs.clear();
+    for (const result of await Promise.allSettled(docs.map((doc) => doc.close()))) {
+      if (result.status === 'rejected') failures.push(result.reason);
+    }
+    while (this.#background.size > 0) await Promise.all(this.#background);
+    if (this.#backgroundFailure !== undefined) failures.push(this.#backgroundFailure.error);
+    try {
+      await this.#unlock();
+    } catch (error) {
+      failures.push(error);
+    }
+    if (failures.length > 0) throw toYStateError(failures[0]);
+  }
+
+  /** Runs `task` on the document, opening it when needed, and closes idle documents beyond the limit. */
+  async #use<T>(docId: string, task: (doc: DocumentLog) => Promise<T>): Promise<T> {
+    // Everything up to task() runs synchronously, so appends queue in call order.
+    let doc = this.#docs.get(docId);
+    if (doc === undefined) {
+      doc = new DocumentLog(docId, fileStemOf(docId), this.#context);
+    } else {
+      this.#docs.delete(docId);
+    }
+    this.#docs.set(docId, doc);
+    doc.active += 1;
+    try {
+      return await task(doc);
+    } catch (error) {
+      throw toYStateError(error);
+    } finally {
+      doc.active -= 1;
+      this.#evictIdle();
+    }
+  }
+
+  #evictIdle(): void {
+    if (this.#closing !== undefined) return;
+    for (const [docId, doc] of this.#docs) {
+      if (this.#docs.size <= this.#maxOpenDocuments) return;
+      if (!doc.idle) continue;
+      this.#docs.delete(docId);
+      this.#track(doc.close());
+    }
+  }
+
+  /** Every `fsyncIntervalMs`, fsyncs the documents with unsynced appends; the next round starts after this one. */
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      const round = Promise.all([...this.#docs.values()].map((doc) => doc.syncIfDirty())).then(() => {
+        if (this.#closing === undefined) this.#schedule();
+      });
+      this.#track(round);
+    }, this.#intervalMs);
+    // The timer alone must not keep a process alive; close() fsyncs what is left.
+    this.#timer.unref();
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.then(
+      () => undefined,
+      (error: unknown) => {
+        this.#backgroundFailure ??= { error };
+      },
+    );
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw closedError();
+  }
+}
+
+function checkOptions(options: FileLogOptions): Required<Omit<FileLogOptions, 'dir' | 'onRecovery'>> {
+  if (typeof options?.dir !== 'string' || options.dir.length === 0) {
+    throw invalidConfig('openFileLog: dir must be a non-empty path');
+  }
+  const fsync = options.fsync ?? 'always';
+  if (!fsyncPolicies.includes(fsync)) {
+    throw invalidConfig(
+      `openFileLog: fsync must be one of ${fsyncPolicies.join(', ')}, got ${String(fsync)}`,
+    );
+  }
+  const fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
+  if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs <= 0) {
+    throw invalidConfig(`openFileLog: fsyncIntervalMs must be a positive number, got ${fsyncIntervalMs}`);
+  }
+  const keepCheckpoints = options.keepCheckpoints ?? 3;
+  if (!Number.isSafeInteger(keepCheckpoints) || keepCheckpoints < 1) {
+    throw invalidConfig(`openFileLog: keepCheckpoints must be a positive integer, got ${keepCheckpoints}`);
+  }
+  const maxOpenDocuments = options.maxOpenDocuments ?? 256;
+  if (!Number.isSafeInteger(maxOpenDocuments) || maxOpenDocuments < 1) {
+    throw invalidConfig(`openFileLog: maxOpenDocuments must be a positive integer, got ${maxOpenDocuments}`);
+  }
+  return { fsync, fsyncIntervalMs, keepCheckpoints, maxOpenDocuments };
+}
+
+function invalidConfig(message: string): YStateError {
+  return new YStateError({ code: ErrorCode.INVALID_CONFIG, message });
+}
+
+/** Throws INVALID_VALUE unless `entry` has fields the frame format stores and gives back unchanged. */
+function checkEntry<T extends EntryInput>(entry: T, where: string): T {
+  if (typeof entry !== 'object' || entry === null) throw invalidValue(`${where}: not an entry`);
+  if (!entryKinds.has(entry.kind)) throw invalidValue(`${where}: unknown kind "${String(entry.kind)}"`);
+  if (!Number.isSafeInteger(entry.time) || entry.time < 0) {
+    throw invalidValue(
+      `${where}: time must be a non-negative integer (ms since the epoch), got ${entry.time}`,
+    );
+  }
+  if (typeof entry.origin !== 'string') throw invalidValue(`${where}: origin must be a string`);
+  if (!Number.isSafeInteger(entry.flags) || entry.flags < 0) {
+    throw invalidValue(`${where}: flags must be a non-negative integer, got ${entry.flags}`);
+  }
+  // The frame holds a key id exactly when the payload is encrypted; anything else would not round-trip.
+  const encrypted = (entry.flags & EntryFlags.encrypted) !== 0;
+  if (encrypted && typeof entry.keyId !== 'string')
+    throw invalidValue(`${where}: an encrypted entry needs a keyId`);
+  if (!encrypted && entry.keyId !== undefined) {
+    throw invalidValue(`${where}: keyId is only allowed with the encrypted flag`);
+  }
+  if (!(entry.payload instanceof Uint8Array)) throw invalidValue(`${where}: payload must be a Uint8Array`);
+  return entry;
+}
+
+function checkBound(bound: number | undefined, name: string): void {
+  if (bound !== undefined && (typeof bound !== 'number' || Number.isNaN(bound))) {
+    throw invalidValue(`read: range.${name} must be a number`);
+  }
+}
+
+/** A copy the caller can no longer change: the batch may wait for a group commit. */
+function copyInput(entry: EntryInput): EntryInput {
+  const copy: EntryInput = {
+    kind: entry.kind,
+    time: entry.time,
+    origin: entry.origin,
+    flags: entry.flags,
+    // `new Uint8Array(x)` copies the bytes even when `x` is a Node Buffer, whose `slice` would not.
+    payload: new Uint8Array(entry.payload),
+  };
+  if (entry.keyId !== undefined) copy.keyId = entry.keyId;
+  return copy;
+}
