@@ -233,7 +233,8 @@ describe('applyPatch: RFC 6902 operations as one Yjs transaction', () => {
 
 function allPaths(value: Json, prefix = ''): string[] {
   const paths = [prefix];
-  if (Array.isArray(value)) for (const [i, v] of value.entries()) paths.push(...allPaths(v, `${prefix}/${i}`));
+  if (Array.isArray(value))
+    for (const [i, v] of value.entries()) paths.push(...allPaths(v, `${prefix}/${i}`));
   else if (value !== null && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) paths.push(...allPaths(v, `${prefix}/${k}`));
   return paths;

@@ -5,8 +5,14 @@
  * that opens and evicts documents. Depends on yjs and lib0 only; runs in browsers too.
  */
 
+export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
+export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
 export { closeCodeOf, ErrorCode, httpStatusOf, isYStateError, YStateError } from './errors.js';
+export type { Granularity, GranularityRule } from './granularity.js';
+export { granularityFor } from './granularity.js';
+export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
+export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, isPlainObject, jsonEqual } from './json.js';
 export type {
@@ -20,6 +26,14 @@ export type {
   TestOperation,
 } from './json-patch.js';
 export { parsePatch } from './json-patch.js';
+export type { LifecycleEvent, RecordedLifecycleEvent } from './lifecycle.js';
+export {
+  decodeLifecyclePayload,
+  encodeLifecyclePayload,
+  LifecycleStatus,
+  parseLifecycleEvent,
+} from './lifecycle.js';
+export type { LifecycleFilter, LifecycleListener } from './live-document.js';
 export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
 export { decodeEntry, ENTRY_FORMAT_VERSION, EntryFlags, encodeEntry } from './log-entry.js';
 export type { MemorySyncBusOptions } from './memory-bus.js';
@@ -31,6 +45,7 @@ export type { PathSegments } from './pointer.js';
 export { formatPointer, parsePointer } from './pointer.js';
 export type { RegistryEvents, RegistryOptions } from './registry.js';
 export { DocumentRegistry } from './registry.js';
+export { SeqTracker } from './seq-tracker.js';
 export type {
   BaseVersion,
   Change,

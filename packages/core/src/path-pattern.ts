@@ -14,6 +14,8 @@ export interface PathPattern {
    * or above one (replacing `/agents` changes every `/agents/x/status`).
    */
   touches(path: readonly string[]): boolean;
+  /** True when `path` itself matches the pattern exactly. */
+  matches(path: readonly string[]): boolean;
 }
 
 /** Compiles a pattern such as `/agents/*\/status` or `/runs/**`. */
@@ -28,12 +30,29 @@ export function compilePattern(pattern: string): PathPattern {
       cause,
     });
   }
-  return { source: pattern, touches: (path) => overlaps(segments, 0, path, 0) };
+  return {
+    source: pattern,
+    touches: (path) => overlaps(segments, 0, path, 0, true),
+    matches: (path) => overlaps(segments, 0, path, 0, false),
+  };
 }
 
-function overlaps(pattern: readonly string[], i: number, path: readonly string[], j: number): boolean {
-  if (i === pattern.length || j === path.length) return true;
-  const segment = pattern[i];
-  if (segment === '**') return overlaps(pattern, i + 1, path, j) || overlaps(pattern, i, path, j + 1);
-  return (segment === '*' || segment === path[j]) && overlaps(pattern, i + 1, path, j + 1);
+/** Matches segment by segment; with `partial`, running out of either side early counts as touching. */
+function overlaps(
+  pattern: readonly string[],
+  i: number,
+  path: readonly string[],
+  j: number,
+  partial: boolean,
+): boolean {
+  if (i === pattern.length) return partial || j === path.length;
+  if (
+    pattern[i] === '**' &&
+    (overlaps(pattern, i + 1, path, j, partial) ||
+      (j < path.length && overlaps(pattern, i, path, j + 1, partial)))
+  ) {
+    return true;
+  }
+  if (j === path.length) return partial;
+  return (pattern[i] === '*' || pattern[i] === path[j]) && overlaps(pattern, i + 1, path, j + 1, partial);
 }

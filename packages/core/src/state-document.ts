@@ -60,6 +60,11 @@ export interface StateDocumentOptions {
   origin?: unknown;
   /** Receives errors thrown by listeners; without it they are rethrown asynchronously. */
   onListenerError?: (error: unknown, change: Change) => void;
+  /**
+   * Takes each change instead of it being emitted at once; whoever assigns sequence numbers calls
+   * `emit` later, in transaction order, with the seq attached.
+   */
+  sequencer?: (change: Change, transaction: Y.Transaction) => void;
 }
 
 /** A collaborative JSON document addressed by JSON Pointers. */
@@ -70,7 +75,9 @@ export class StateDocument {
   private readonly origin: unknown;
   private readonly listeners = new Set<ChangeListener>();
   private readonly onListenerError: ((error: unknown, change: Change) => void) | undefined;
+  private readonly sequencer: ((change: Change, transaction: Y.Transaction) => void) | undefined;
   private destroyed = false;
+  private pausedWrites = false;
 
   constructor(docId: string, options: StateDocumentOptions = {}) {
     this.docId = docId;
@@ -78,6 +85,7 @@ export class StateDocument {
     this.root = this.ydoc.getMap(ROOT_MAP);
     this.origin = options.origin ?? this;
     this.onListenerError = options.onListenerError;
+    this.sequencer = options.sequencer;
     this.root.observeDeep(this.observe);
   }
 
@@ -239,14 +247,32 @@ export class StateDocument {
     if (this.listeners.size === 0) return;
     const ops = patchOfEvents(events);
     if (ops.length === 0) return;
-    this.emit({ docId: this.docId, ops, origin: transaction.origin, local: transaction.local });
+    const change: Change = { docId: this.docId, ops, origin: transaction.origin, local: transaction.local };
+    if (this.sequencer) this.sequencer(change, transaction);
+    else this.emit(change);
   };
+
+  /** While paused, writes through this object are refused with DOCUMENT_PAUSED. */
+  setWritesPaused(paused: boolean): void {
+    this.pausedWrites = paused;
+  }
+
+  /** True when someone listens for changes. */
+  get observed(): boolean {
+    return this.listeners.size > 0;
+  }
 
   private assertOpen(): void {
     if (this.destroyed) {
       throw new YStateError({
         code: ErrorCode.DOCUMENT_CLOSED,
         message: `document "${this.docId}" is closed`,
+      });
+    }
+    if (this.pausedWrites) {
+      throw new YStateError({
+        code: ErrorCode.DOCUMENT_PAUSED,
+        message: `document "${this.docId}" is paused`,
       });
     }
   }

@@ -1,0 +1,266 @@
+/**
+ * The engine: documents backed by an update log and kept in step across nodes by a bus. It opens
+ * documents through a registry (loading them from the log), makes every change durable before it
+ * is published, and answers history questions (state at a seq or time, replay).
+ */
+
+import type { Granularity, GranularityRule } from './granularity.js';
+import { granularityFor } from './granularity.js';
+import { type HistoricalState, type HistoryPoint, type ReplayStep, replay, stateAt } from './history.js';
+import type { Json } from './json.js';
+import { type LifecycleStatus, parseLifecycleEvent } from './lifecycle.js';
+import {
+  type LifecycleFilter,
+  type LifecycleListener,
+  LiveDocument,
+  type LiveDocumentContext,
+} from './live-document.js';
+import type { LogEntry } from './log-entry.js';
+import { DocumentRegistry } from './registry.js';
+import type { Change, DocumentWriter, StateDocument } from './state-document.js';
+import type { SyncBus, UpdateLog } from './update-log.js';
+
+export interface EngineOptions {
+  log: UpdateLog;
+  /** Broadcasts entries to other nodes; without one, the engine serves a single node. */
+  bus?: SyncBus;
+  /** This node's id, recorded as the origin of changes with no origin of their own. */
+  nodeId?: string;
+  /** What is logged by default (default: every update). */
+  granularity?: Granularity;
+  /** Per-document granularity by docId pattern; the first match wins. */
+  granularityRules?: readonly GranularityRule[];
+  /** Store a checkpoint after this many entries or payload bytes since the last (default 1,000 / 4 MiB). */
+  checkpointEvery?: { entries?: number; bytes?: number };
+  /** Prune entries older than the checkpoint that leaves at least this many entries (default: keep all). */
+  retainEntries?: number;
+  /** Evict documents nobody has held for this long (default 30 s). */
+  idleTimeoutMs?: number;
+  /** Entries applied between event-loop yields while loading (default 1,000). */
+  loadChunk?: number;
+  /** Failures that have no caller to report to (background appends, publishing, checkpoints). */
+  onError?: (error: unknown, operation: string, docId: string) => void;
+  /** Called once entries this node wrote are durable. */
+  onAppended?: (docId: string, entries: readonly LogEntry[]) => void;
+  /** Errors thrown by change listeners; without it they are rethrown asynchronously. */
+  onListenerError?: (error: unknown, change: Change) => void;
+}
+
+export interface WriteOptions {
+  /** Who makes the change (a client, agent or service id); default: this node. */
+  origin?: string;
+}
+
+export interface PatchWriteOptions extends WriteOptions {
+  /** The seq of the state the patch was written against: positions mean what its author saw. */
+  baseSeq?: number;
+}
+
+/** Documents backed by a durable log, kept in step across nodes. */
+export class Engine {
+  readonly registry: DocumentRegistry;
+  readonly log: UpdateLog;
+  readonly nodeId: string;
+  private readonly live = new Map<string, LiveDocument>();
+  private readonly contextFor: (docId: string) => LiveDocumentContext;
+
+  constructor(options: EngineOptions) {
+    this.log = options.log;
+    this.nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 10)}`;
+    const rules = options.granularityRules ?? [];
+    const fallback = options.granularity ?? { mode: 'update' };
+    const onError =
+      options.onError ??
+      ((error: unknown) => {
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+    this.contextFor = (docId) => ({
+      log: options.log,
+      bus: options.bus,
+      nodeId: this.nodeId,
+      granularity: granularityFor(docId, rules, fallback),
+      checkpointEvery: {
+        entries: options.checkpointEvery?.entries ?? 1000,
+        bytes: options.checkpointEvery?.bytes ?? 4 * 1024 * 1024,
+      },
+      retainEntries: options.retainEntries ?? Number.POSITIVE_INFINITY,
+      loadChunk: options.loadChunk ?? 1000,
+      onError,
+      onAppended: options.onAppended,
+      onListenerError: options.onListenerError,
+    });
+    const registryOptions: ConstructorParameters<typeof DocumentRegistry>[0] = {
+      load: async (docId) => {
+        const live = await LiveDocument.open(docId, this.contextFor(docId));
+        this.live.set(docId, live);
+        return live.doc;
+      },
+      beforeEvict: async (doc) => {
+        await this.live.get(doc.docId)?.flush();
+        return true;
+      },
+    };
+    if (options.idleTimeoutMs !== undefined) registryOptions.idleTimeoutMs = options.idleTimeoutMs;
+    this.registry = new DocumentRegistry(registryOptions);
+    this.registry.on('closed', (docId) => {
+      const live = this.live.get(docId);
+      this.live.delete(docId);
+      live?.dispose().catch((error) => onError(error, 'close', docId));
+    });
+  }
+
+  /** Opens a document (loading it from the log on first use) and holds it until `release`. */
+  open(docId: string): Promise<StateDocument> {
+    return this.registry.open(docId);
+  }
+
+  /** Lets go of a document; idle documents are evicted after their changes are durable. */
+  release(docId: string): void {
+    this.registry.release(docId);
+  }
+
+  /** Writes through the path API as one all-or-nothing transaction; resolves with its seq once durable. */
+  write<T>(
+    docId: string,
+    fn: (tx: DocumentWriter) => T,
+    options: WriteOptions = {},
+  ): Promise<{ seq: number; result: T }> {
+    return this.with(docId, (live) => live.write(fn, options.origin ?? this.nodeId));
+  }
+
+  /** Applies a JSON Patch (at the version `baseSeq` when given); resolves with its seq once durable. */
+  applyPatch(docId: string, patch: unknown, options: PatchWriteOptions = {}): Promise<{ seq: number }> {
+    return this.with(docId, async (live) => {
+      const origin = options.origin ?? this.nodeId;
+      const base =
+        options.baseSeq === undefined
+          ? undefined
+          : (await stateAt(this.log, docId, { seq: options.baseSeq })).update;
+      const { seq } = await live.change((doc) =>
+        doc.applyPatch(patch, base === undefined ? { origin } : { base, origin }),
+      );
+      return { seq };
+    });
+  }
+
+  /** Takes a Yjs update from a client: logged first, applied once durable. Resolves with its seq. */
+  receive(docId: string, update: Uint8Array, options: WriteOptions = {}): Promise<{ seq: number }> {
+    return this.with(docId, async (live) => ({
+      seq: await live.receive(update, options.origin ?? this.nodeId),
+    }));
+  }
+
+  /**
+   * Records a lifecycle event (validated; see `parseLifecycleEvent`), applying `change` in the same
+   * transaction. Resolves with its seq once durable.
+   */
+  record(
+    docId: string,
+    event: unknown,
+    options: WriteOptions & { change?: (tx: DocumentWriter) => void } = {},
+  ): Promise<{ seq: number }> {
+    let parsed: ReturnType<typeof parseLifecycleEvent>;
+    try {
+      parsed = parseLifecycleEvent(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.with(docId, async (live) => ({
+      seq: await live.record(parsed, options.origin ?? this.nodeId, options.change),
+    }));
+  }
+
+  /** Pauses a document: incoming updates wait, in order, until `resume` applies them as one batch. */
+  pause(docId: string, options: WriteOptions = {}): Promise<{ seq: number }> {
+    return this.with(docId, async (live) => ({ seq: await live.pause(options.origin ?? this.nodeId) }));
+  }
+
+  /** Resumes a paused document. */
+  resume(docId: string, options: WriteOptions = {}): Promise<{ seq: number }> {
+    return this.with(docId, async (live) => ({ seq: await live.resume(options.origin ?? this.nodeId) }));
+  }
+
+  /** True when an open document is paused. */
+  isPaused(docId: string): boolean {
+    return this.live.get(docId)?.isPaused ?? false;
+  }
+
+  /** The lifecycle status of an object in an open document ('' = the document). */
+  statusOf(docId: string, path = ''): LifecycleStatus | undefined {
+    return this.live.get(docId)?.statusOf(path);
+  }
+
+  /** Listens for lifecycle events of a document (held open until the returned function is called). */
+  async onLifecycle(
+    docId: string,
+    filter: LifecycleFilter,
+    listener: LifecycleListener,
+  ): Promise<() => void> {
+    await this.open(docId);
+    const stop = this.liveOf(docId).onLifecycle(filter, listener);
+    return () => {
+      stop();
+      this.release(docId);
+    };
+  }
+
+  /** The highest seq applied to an open document with nothing missing below it. */
+  seqOf(docId: string): number | undefined {
+    return this.live.get(docId)?.seq;
+  }
+
+  /** The document's JSON at a seq or time, rebuilt from the log (nearest checkpoint + entries). */
+  stateAt(docId: string, at: HistoryPoint): Promise<HistoricalState> {
+    return stateAt(this.log, docId, at);
+  }
+
+  /** Steps through history with the JSON Patch of each entry. */
+  replay(docId: string, range: { from?: number; to?: number } = {}): AsyncGenerator<ReplayStep> {
+    return replay(this.log, docId, range);
+  }
+
+  /** The current JSON of a document (opening it if needed). */
+  async get(docId: string, pointer = ''): Promise<Json | undefined> {
+    const doc = await this.open(docId);
+    try {
+      return doc.get(pointer);
+    } finally {
+      this.release(docId);
+    }
+  }
+
+  /** Reads what the log has beyond what this node applied, for every open document. */
+  async catchUp(): Promise<void> {
+    await Promise.all([...this.live.values()].map((live) => live.catchUp()));
+  }
+
+  /** Resolves once every open document's changes are durable. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.live.values()].map((live) => live.flush()));
+  }
+
+  /** Flushes, then closes every document. The log and bus stay open: they belong to the caller. */
+  async close(): Promise<void> {
+    await this.flush();
+    const disposing = [...this.live.values()].map((live) => live.dispose());
+    this.registry.closeAll();
+    await Promise.all(disposing);
+  }
+
+  private liveOf(docId: string): LiveDocument {
+    const live = this.live.get(docId);
+    if (live === undefined) throw new Error(`unreachable: "${docId}" is open but has no live document`);
+    return live;
+  }
+
+  private async with<T>(docId: string, fn: (live: LiveDocument) => Promise<T>): Promise<T> {
+    await this.open(docId);
+    try {
+      return await fn(this.liveOf(docId));
+    } finally {
+      this.release(docId);
+    }
+  }
+}
