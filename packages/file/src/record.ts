@@ -19,6 +19,9 @@ export const STORE_FORMAT_VERSION = 1;
 /** Bytes read at a time when scanning or reading a range. */
 export const READ_CHUNK = 1 << 20;
 
+/** Records checked between yields to the event loop while scanning a file. */
+const SCAN_YIELD_EVERY = 2048;
+
 /** A document's log, or its checkpoints. */
 export type FileKind = 'log' | 'checkpoints';
 
@@ -97,7 +100,10 @@ export async function scanRecords(
     bufferStart = position;
     return held + read >= count;
   };
+  let scanned = 0;
   while (position < end) {
+    // Checking records is CPU work between reads: let other work run so a large log never blocks the loop.
+    if (++scanned % SCAN_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     if (!(await load(RECORD_OVERHEAD))) break;
     const length = buffer.readUInt32BE(position - bufferStart);
     const checksum = buffer.readUInt32BE(position - bufferStart + 4);
