@@ -422,7 +422,9 @@ describe('lifecycle events and pause/resume', () => {
     await expect(e.record('d', { type: 'status', name: 'sleeping' })).rejects.toMatchObject({
       code: ErrorCode.INVALID_EVENT,
     });
-    await expect(e.record('d', { type: 'event', name: '' })).rejects.toMatchObject({ code: ErrorCode.INVALID_EVENT });
+    await expect(e.record('d', { type: 'event', name: '' })).rejects.toMatchObject({
+      code: ErrorCode.INVALID_EVENT,
+    });
     expect(await log.head('d')).toBe(4);
     await e.close();
   });

@@ -11,6 +11,11 @@ export interface SeqRange {
 /** The append-only, per-document log of entries. Adapters store and move bytes; merging happens above them. */
 export interface UpdateLog {
   /**
+   * True when `append` also delivers the entries to the matching bus in the same atomic step
+   * (Redis: one Lua script does INCR + RPUSH + PUBLISH); the engine then does not publish them again.
+   */
+  readonly publishesAppends?: boolean;
+  /**
    * Appends entries to a document's log, in order. Resolves, once they are durable, with the
    * entries as stored: dense sequence numbers following the last one in the log.
    */
@@ -40,6 +45,11 @@ export interface SyncBus {
   publish(docId: string, entries: readonly LogEntry[]): Promise<void>;
   /** Starts delivering a document's entries to `listener`. Resolves, once subscribed, with a function that stops it. */
   subscribe(docId: string, listener: BusListener): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` whenever the bus reconnected after losing its connection, so subscribers can
+   * read from the log whatever they missed meanwhile. Returns a function that stops it.
+   */
+  onReconnect?(listener: () => void): () => void;
   /** Unsubscribes everything and releases resources. */
   close(): Promise<void>;
 }
