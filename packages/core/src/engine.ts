@@ -63,6 +63,7 @@ export class Engine {
   readonly nodeId: string;
   private readonly live = new Map<string, LiveDocument>();
   private readonly contextFor: (docId: string) => LiveDocumentContext;
+  private readonly stopReconnect: (() => void) | undefined;
 
   constructor(options: EngineOptions) {
     this.log = options.log;
@@ -104,6 +105,10 @@ export class Engine {
     };
     if (options.idleTimeoutMs !== undefined) registryOptions.idleTimeoutMs = options.idleTimeoutMs;
     this.registry = new DocumentRegistry(registryOptions);
+    // Pub/Sub is at-most-once: after the bus reconnects, every open document reads what it missed.
+    this.stopReconnect = options.bus?.onReconnect?.(() => {
+      this.catchUp().catch((error) => onError(error, 'catch up', '*'));
+    });
     this.registry.on('closed', (docId) => {
       const live = this.live.get(docId);
       this.live.delete(docId);
@@ -243,6 +248,7 @@ export class Engine {
 
   /** Flushes, then closes every document. The log and bus stay open: they belong to the caller. */
   async close(): Promise<void> {
+    this.stopReconnect?.();
     await this.flush();
     const disposing = [...this.live.values()].map((live) => live.dispose());
     this.registry.closeAll();

@@ -426,9 +426,11 @@ export class LiveDocument {
 
   private afterAppend(stored: readonly LogEntry[]): void {
     this.ctx.onAppended?.(this.docId, stored);
-    this.ctx.bus
-      ?.publish(this.docId, stored)
-      .catch((error) => this.ctx.onError(error, 'publish', this.docId));
+    if (!this.ctx.log.publishesAppends) {
+      this.ctx.bus
+        ?.publish(this.docId, stored)
+        .catch((error) => this.ctx.onError(error, 'publish', this.docId));
+    }
     if (this.ctx.granularity.mode === 'lifecycle') return;
     this.sinceCheckpoint.entries += stored.length;
     for (const entry of stored) this.sinceCheckpoint.bytes += entry.payload.byteLength;
