@@ -10,7 +10,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import { cloneJson, isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
-import { assertWritable, CollaborativeText, toYValue, type Writable } from './y-value.js';
+import { assertWritable, CollaborativeText, cloneWritable, toYValue, type Writable } from './y-value.js';
 
 type YContainer = Y.Map<unknown> | Y.Array<unknown>;
 
@@ -280,6 +280,7 @@ export class Edit {
   /** Writes `value` at `pointer`: sets an object member (adding it) or replaces an array element. */
   set(pointer: string, value: Writable): void {
     assertWritable(value, pointer);
+    value = cloneWritable(value);
     if (pointer === '') {
       this.replaceRoot(value);
       return;
@@ -307,6 +308,7 @@ export class Edit {
   /** Inserts into the array that holds `pointer`'s last segment (an index or `-`). */
   insert(pointer: string, value: Writable): void {
     assertWritable(value, pointer);
+    value = cloneWritable(value);
     const at = this.locate(pointer);
     if (!at.parent.isArray) {
       throw mismatch(`"${parentPointer(pointer)}" is not an array, cannot insert at "${pointer}"`);
@@ -319,7 +321,7 @@ export class Edit {
     assertWritable(values, pointer);
     const node = this.containerAt(pointer);
     if (!node.isArray) throw mismatch(`"${pointer}" is not an array, cannot push`);
-    for (const value of values) node.insert(node.size(), value);
+    for (const value of values) node.insert(node.size(), cloneWritable(value));
   }
 
   /** RFC 6902 `remove`: the value at `pointer` must exist. */
@@ -500,10 +502,6 @@ function childSlot(node: Node, segment: string): unknown {
     return index < node.size() ? node.get(index) : undefined;
   }
   return node.has(segment) ? node.get(segment) : undefined;
-}
-
-function cloneWritable(value: Writable): Writable {
-  return value instanceof CollaborativeText ? value : structuredClone(value);
 }
 
 function textOf(slot: unknown): string {

@@ -48,6 +48,20 @@ describe('path access', () => {
     expect(doc.get('/list')).toEqual([10, 15, 30, 40, 50]);
   });
 
+  it("writes copy their values: collaborative text survives merge, and later ops never touch the caller's objects", () => {
+    const doc = new StateDocument('d');
+    doc.set('/n', {});
+    doc.merge('/n', { note: { body: collaborativeText('x') } });
+    expect(doc.text('/n/note/body').toString()).toBe('x');
+    const value = { list: [1] };
+    doc.batch((tx) => {
+      tx.set('/v', value);
+      tx.push('/v/list', 2);
+    });
+    expect(value).toEqual({ list: [1] });
+    expect(doc.get('/v')).toEqual({ list: [1, 2] });
+  });
+
   it('merge deep-merges objects and sets everything else', () => {
     const doc = new StateDocument('d');
     doc.set('/cfg', { a: { b: 1, c: 2 }, list: [1] });

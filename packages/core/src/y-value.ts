@@ -35,6 +35,22 @@ export function toYValue(value: Writable): YValue {
   return value as YValue;
 }
 
+/**
+ * A deep copy of a writable value that keeps `CollaborativeText` markers (structuredClone would
+ * turn them into plain objects). Edits copy what they are given, so later operations in the same
+ * batch never mutate the caller's objects.
+ */
+export function cloneWritable(value: Writable): Writable {
+  if (value instanceof CollaborativeText) return value;
+  if (Array.isArray(value)) return value.map(cloneWritable);
+  if (isPlainObject(value)) {
+    const copy: { [key: string]: Writable } = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = cloneWritable(item as Writable);
+    return copy;
+  }
+  return value;
+}
+
 /** Validates a writable value (JSON plus text markers), throwing INVALID_VALUE otherwise. */
 export function assertWritable(value: unknown, where = ''): asserts value is Writable {
   if (value instanceof CollaborativeText) return;

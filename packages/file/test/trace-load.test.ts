@@ -22,7 +22,8 @@ describe('the automerge-paper trace in the file store', () => {
       }
     });
     doc.set('/text', collaborativeText(trace.startContent));
-    for (const txn of trace.txns) for (const [pos, del, text] of txn.patches) doc.spliceText('/text', pos, del, text);
+    for (const txn of trace.txns)
+      for (const [pos, del, text] of txn.patches) doc.spliceText('/text', pos, del, text);
     appends.push(writer.append('paper', batch));
     await Promise.all(appends);
     expect(await writer.head('paper')).toBe(259_778 + 1);
