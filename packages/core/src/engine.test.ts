@@ -183,6 +183,46 @@ describe('Engine: change notifications carry seqs, in transaction order', () => 
   });
 });
 
+describe('Engine: durable updates (what a server broadcasts)', () => {
+  it("announces received updates, local writes and other nodes' entries only once the log holds them", async () => {
+    const log = new CountingLog();
+    const bus = new MemorySyncBus();
+    const failures: unknown[] = [];
+    const a = engine(log, { bus, nodeId: 'a', onError: (error) => failures.push(error) });
+    const b = engine(log, { bus: bus.peer(), nodeId: 'b' });
+    const announced: [number, string][] = [];
+    const stop = await a.onDurableUpdate('d', (update, seq, origin) => {
+      expect(update).toBeInstanceOf(Uint8Array);
+      announced.push([seq, origin]);
+    });
+    const client = new Y.Doc();
+    client.getMap('state').set('c', 1);
+    await a.receive('d', Y.encodeStateAsUpdate(client), { origin: 'client-1' });
+    await a.write('d', (tx) => tx.set('/w', 2), { origin: 'api' });
+    const fromB = new Promise<void>((resolve) => {
+      void a.onDurableUpdate('d', (_u, seq) => seq === 3 && resolve());
+    });
+    await b.write('d', (tx) => tx.set('/x', 3), { origin: 'node-b-user' });
+    await fromB;
+    expect(announced).toEqual([
+      [1, 'client-1'],
+      [2, 'api'],
+      [3, 'node-b-user'],
+    ]);
+    // Nothing is announced for a write whose append failed, until the retry lands.
+    log.failing = true;
+    await expect(a.write('d', (tx) => tx.set('/lost', 1))).rejects.toThrow();
+    expect(announced).toHaveLength(3);
+    log.failing = false;
+    await a.flush();
+    expect(announced.map(([seq]) => seq)).toEqual([1, 2, 3, 4]);
+    expect(failures.length).toBeGreaterThan(0);
+    stop();
+    await a.close();
+    await b.close();
+  });
+});
+
 describe('Engine: nodes converge through log and bus', () => {
   it('a node that misses bus messages fills the gap from the log', async () => {
     const log = new MemoryUpdateLog();

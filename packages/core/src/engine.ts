@@ -10,6 +10,7 @@ import { type HistoricalState, type HistoryPoint, type ReplayStep, replay, state
 import type { Json } from './json.js';
 import { type LifecycleStatus, parseLifecycleEvent } from './lifecycle.js';
 import {
+  type DurableUpdateListener,
   type LifecycleFilter,
   type LifecycleListener,
   LiveDocument,
@@ -205,6 +206,19 @@ export class Engine {
   ): Promise<() => void> {
     await this.open(docId);
     const stop = this.liveOf(docId).onLifecycle(filter, listener);
+    return () => {
+      stop();
+      this.release(docId);
+    };
+  }
+
+  /**
+   * Calls `listener` with each update of a document once the log holds it — received, written
+   * here, or from another node — with its seq and origin. Holds the document open until stopped.
+   */
+  async onDurableUpdate(docId: string, listener: DurableUpdateListener): Promise<() => void> {
+    await this.open(docId);
+    const stop = this.liveOf(docId).onDurableUpdate(listener);
     return () => {
       stop();
       this.release(docId);

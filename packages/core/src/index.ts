@@ -33,7 +33,7 @@ export {
   LifecycleStatus,
   parseLifecycleEvent,
 } from './lifecycle.js';
-export type { LifecycleFilter, LifecycleListener } from './live-document.js';
+export type { DurableUpdateListener, LifecycleFilter, LifecycleListener } from './live-document.js';
 export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
 export { decodeEntry, ENTRY_FORMAT_VERSION, EntryFlags, encodeEntry } from './log-entry.js';
 export type { MemorySyncBusOptions } from './memory-bus.js';

@@ -50,6 +50,9 @@ export interface LifecycleFilter {
 
 export type LifecycleListener = (event: RecordedLifecycleEvent) => void;
 
+/** Receives each Yjs update once the log holds it, with its seq and origin (what a server broadcasts). */
+export type DurableUpdateListener = (update: Uint8Array, seq: number, origin: string) => void;
+
 /** A change waiting for the log. */
 interface Pending {
   kind: 'update' | 'lifecycle';
@@ -98,6 +101,7 @@ export class LiveDocument {
   private checkpointing: Promise<void> | undefined;
   private readonly statuses = new Map<string, LifecycleStatus>();
   private readonly lifecycleListeners = new Set<LifecycleListener>();
+  private readonly durableListeners = new Set<DurableUpdateListener>();
   private stopBus: (() => Promise<void>) | undefined;
   private disposed = false;
 
@@ -215,6 +219,12 @@ export class LiveDocument {
     return seq;
   }
 
+  /** Calls `listener` with every update of this document once it is durable. Returns a function that stops it. */
+  onDurableUpdate(listener: DurableUpdateListener): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
   /** Calls `listener` with lifecycle events that match `filter`. Returns a function that stops it. */
   onLifecycle(filter: LifecycleFilter, listener: LifecycleListener): () => void {
     const pattern = filter.path === undefined ? undefined : compilePattern(filter.path);
@@ -273,7 +283,10 @@ export class LiveDocument {
     _ydoc: Y.Doc,
     transaction: Y.Transaction,
   ) => {
-    if (origin instanceof LogOrigin) return;
+    if (origin instanceof LogOrigin) {
+      this.announceDurable(update, origin.seq, origin.origin);
+      return;
+    }
     const slot = this.slotOf.get(transaction);
     if (this.capturing) {
       this.capturing.update = update;
@@ -382,6 +395,10 @@ export class LiveDocument {
       }
     }
     this.drain();
+    for (const { pending, seq } of waiting) {
+      // Received updates were announced when applied (as durable); local writes are announced now.
+      if (pending.applied && pending.update) this.announceDurable(pending.update, seq, pending.origin);
+    }
     for (const event of events) this.deliver(event);
     for (const { pending, seq } of waiting) pending.done.resolve(seq);
     if (stored.length > 0) this.afterAppend(stored);
@@ -544,6 +561,16 @@ export class LiveDocument {
   private setPaused(paused: boolean): void {
     this.paused = paused;
     this.doc.setWritesPaused(paused);
+  }
+
+  private announceDurable(update: Uint8Array, seq: number, origin: string): void {
+    for (const listener of this.durableListeners) {
+      try {
+        listener(update, seq, origin);
+      } catch (error) {
+        this.ctx.onError(error, 'durable update listener', this.docId);
+      }
+    }
   }
 
   private deliver(event: RecordedLifecycleEvent): void {
