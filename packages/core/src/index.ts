@@ -56,6 +56,6 @@ export type {
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
-export type { BusListener, SeqRange, SyncBus, UpdateLog } from './update-log.js';
+export type { BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
 export type { Writable, YValue } from './y-value.js';
 export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

@@ -120,3 +120,22 @@ describe('MemorySyncBus', () => {
     await rejectsWith(bus.publish('d', [entry(2)]), ErrorCode.DOCUMENT_CLOSED);
   });
 });
+
+describe('MemorySyncBus signals (ephemeral, never logged)', () => {
+  it("reach the other nodes' listeners for the document, not the sender's, and stop when unsubscribed", async () => {
+    const a = new MemorySyncBus();
+    const b = a.peer();
+    const got: string[] = [];
+    await a.onSignal('d', (m) => got.push(`a:${m[0]}`));
+    const stop = await b.onSignal('d', (m) => got.push(`b:${m[0]}`));
+    await b.onSignal('other', (m) => got.push(`other:${m[0]}`));
+    const delivered = new Promise<void>((resolve) => queueMicrotask(() => queueMicrotask(resolve)));
+    await a.signal('d', new Uint8Array([1]));
+    await delivered;
+    expect(got).toEqual(['b:1']);
+    await stop();
+    await a.signal('d', new Uint8Array([2]));
+    await new Promise<void>((resolve) => queueMicrotask(() => queueMicrotask(resolve)));
+    expect(got).toEqual(['b:1']);
+  });
+});

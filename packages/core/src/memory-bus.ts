@@ -5,7 +5,7 @@
 
 import { ErrorCode, YStateError } from './errors.js';
 import type { LogEntry } from './log-entry.js';
-import type { BusListener, SyncBus } from './update-log.js';
+import type { BusListener, SignalListener, SyncBus } from './update-log.js';
 
 export interface MemorySyncBusOptions {
   /**
@@ -25,12 +25,18 @@ interface Subscription {
 
 type Hub = Map<string, Set<Subscription>>;
 
+interface SignalSubscription {
+  readonly listener: SignalListener;
+  readonly owner: MemorySyncBus;
+}
+
 /**
  * A `SyncBus` within one process. Nodes may share one instance, or each hold a `peer()` of it:
  * peers see each other's entries, and closing one ends only its own subscriptions.
  */
 export class MemorySyncBus implements SyncBus {
   private hub: Hub = new Map();
+  private signals = new Map<string, Set<SignalSubscription>>();
   private readonly own = new Set<Subscription>();
   private readonly options: MemorySyncBusOptions;
   private closed = false;
@@ -43,6 +49,7 @@ export class MemorySyncBus implements SyncBus {
   peer(options: MemorySyncBusOptions = this.options): MemorySyncBus {
     const bus = new MemorySyncBus(options);
     bus.hub = this.hub;
+    bus.signals = this.signals;
     return bus;
   }
 
@@ -78,6 +85,36 @@ export class MemorySyncBus implements SyncBus {
     subscribers.add(subscription);
     this.own.add(subscription);
     return async () => this.unsubscribe(subscription);
+  }
+
+  /** Delivers an ephemeral message to the other buses' signal listeners for the document (not to this one's). */
+  async signal(docId: string, message: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const copy = new Uint8Array(message);
+    const targets = [...(this.signals.get(docId) ?? [])].filter((s) => s.owner !== this);
+    queueMicrotask(() => {
+      for (const target of targets) {
+        try {
+          target.listener(new Uint8Array(copy));
+        } catch (error) {
+          target.owner.reportListenerError(error, docId);
+        }
+      }
+    });
+  }
+
+  async onSignal(docId: string, listener: SignalListener): Promise<() => Promise<void>> {
+    this.assertOpen();
+    const subscription: SignalSubscription = { listener, owner: this };
+    let listeners = this.signals.get(docId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.signals.set(docId, listeners);
+    }
+    listeners.add(subscription);
+    return async () => {
+      listeners.delete(subscription);
+    };
   }
 
   /** Ends this bus's subscriptions, including deliveries already queued; later calls reject with DOCUMENT_CLOSED. */

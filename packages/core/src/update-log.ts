@@ -39,12 +39,22 @@ export interface UpdateLog {
 /** Receives entries of a subscribed document, with their sequence numbers. */
 export type BusListener = (entries: readonly LogEntry[]) => void;
 
+/** Receives an ephemeral message (such as y-websocket awareness) another node sent for a document. */
+export type SignalListener = (message: Uint8Array) => void;
+
 /** Broadcasts appended entries to other nodes. At-most-once: receivers fill gaps from the log by seq. */
 export interface SyncBus {
   /** Sends entries of a document (already in the log) to every subscriber of that document. */
   publish(docId: string, entries: readonly LogEntry[]): Promise<void>;
   /** Starts delivering a document's entries to `listener`. Resolves, once subscribed, with a function that stops it. */
   subscribe(docId: string, listener: BusListener): Promise<() => Promise<void>>;
+  /**
+   * Sends an ephemeral message for a document to the other nodes: never logged, best effort
+   * (y-websocket awareness travels this way). Optional: without it, ephemeral state stays per node.
+   */
+  signal?(docId: string, message: Uint8Array): Promise<void>;
+  /** Receives other nodes' ephemeral messages for a document. Resolves with a function that stops it. */
+  onSignal?(docId: string, listener: SignalListener): Promise<() => Promise<void>>;
   /**
    * Calls `listener` whenever the bus reconnected after losing its connection, so subscribers can
    * read from the log whatever they missed meanwhile. Returns a function that stops it.
