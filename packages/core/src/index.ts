@@ -35,7 +35,15 @@ export {
 } from './lifecycle.js';
 export type { DurableUpdateListener, LifecycleFilter, LifecycleListener } from './live-document.js';
 export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
-export { decodeEntry, ENTRY_FORMAT_VERSION, EntryFlags, encodeEntry } from './log-entry.js';
+export {
+  assertRangeBound,
+  assertStorableEntry,
+  copyEntry,
+  decodeEntry,
+  ENTRY_FORMAT_VERSION,
+  EntryFlags,
+  encodeEntry,
+} from './log-entry.js';
 export type { MemorySyncBusOptions } from './memory-bus.js';
 export { MemorySyncBus } from './memory-bus.js';
 export { MemoryUpdateLog } from './memory-log.js';

@@ -84,3 +84,50 @@ export function decodeEntry(frame: Uint8Array): LogEntry {
     });
   }
 }
+
+const entryKinds: ReadonlySet<string> = new Set<EntryKind>(['update', 'lifecycle', 'checkpoint']);
+
+/**
+ * Checks that an entry has fields every log can store and give back unchanged; throws
+ * INVALID_VALUE naming `where` and the fault. Returns the entry.
+ */
+export function assertStorableEntry<T extends EntryInput>(entry: T, where: string): T {
+  if (!entryKinds.has(entry.kind)) throw invalidEntry(`${where}: unknown kind "${String(entry.kind)}"`);
+  if (!Number.isSafeInteger(entry.time) || entry.time < 0) {
+    throw invalidEntry(
+      `${where}: time must be a non-negative integer (ms since the epoch), got ${entry.time}`,
+    );
+  }
+  if (typeof entry.origin !== 'string') throw invalidEntry(`${where}: origin must be a string`);
+  if (!Number.isSafeInteger(entry.flags) || entry.flags < 0) {
+    throw invalidEntry(`${where}: flags must be a non-negative integer, got ${entry.flags}`);
+  }
+  // The frame holds a key id exactly when the payload is encrypted; anything else would not round-trip.
+  const encrypted = (entry.flags & EntryFlags.encrypted) !== 0;
+  if (encrypted && typeof entry.keyId !== 'string')
+    throw invalidEntry(`${where}: an encrypted entry needs a keyId`);
+  if (!encrypted && entry.keyId !== undefined) {
+    throw invalidEntry(`${where}: keyId is only allowed with the encrypted flag`);
+  }
+  if (!(entry.payload instanceof Uint8Array)) throw invalidEntry(`${where}: payload must be a Uint8Array`);
+  return entry;
+}
+
+/** Checks one end of a read range (`name` is `from` or `to`). */
+export function assertRangeBound(bound: number | undefined, name: string): void {
+  if (bound !== undefined && (typeof bound !== 'number' || Number.isNaN(bound))) {
+    throw invalidEntry(`read: range.${name} must be a number`);
+  }
+}
+
+/** A copy whose bytes the caller can no longer change (a batch may wait for a group commit). */
+export function copyEntry<T extends EntryInput>(entry: T): T {
+  // `new Uint8Array(x)` copies the bytes even when `x` is a Node Buffer, whose `slice` would not.
+  const copy = { ...entry, payload: new Uint8Array(entry.payload) };
+  if (copy.keyId === undefined) delete copy.keyId;
+  return copy;
+}
+
+function invalidEntry(message: string): YStateError {
+  return new YStateError({ code: ErrorCode.INVALID_VALUE, message });
+}

@@ -4,7 +4,7 @@
  */
 
 import { ErrorCode, YStateError } from './errors.js';
-import type { LogEntry } from './log-entry.js';
+import { copyEntry, type LogEntry } from './log-entry.js';
 import type { BusListener, SignalListener, SyncBus } from './update-log.js';
 
 export interface MemorySyncBusOptions {
@@ -150,17 +150,4 @@ export class MemorySyncBus implements SyncBus {
       throw new YStateError({ code: ErrorCode.DOCUMENT_CLOSED, message: 'the sync bus is closed' });
     }
   }
-}
-
-function copyEntry(entry: LogEntry): LogEntry {
-  const copy: LogEntry = {
-    seq: entry.seq,
-    kind: entry.kind,
-    time: entry.time,
-    origin: entry.origin,
-    flags: entry.flags,
-    payload: new Uint8Array(entry.payload),
-  };
-  if (entry.keyId !== undefined) copy.keyId = entry.keyId;
-  return copy;
 }

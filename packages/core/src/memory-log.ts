@@ -5,7 +5,13 @@
  */
 
 import { ErrorCode, YStateError } from './errors.js';
-import { EntryFlags, type EntryInput, type EntryKind, type LogEntry } from './log-entry.js';
+import {
+  assertRangeBound,
+  assertStorableEntry,
+  copyEntry,
+  type EntryInput,
+  type LogEntry,
+} from './log-entry.js';
 import type { SeqRange, UpdateLog } from './update-log.js';
 
 interface DocumentLog {
@@ -17,8 +23,6 @@ interface DocumentLog {
   checkpoints: LogEntry[];
 }
 
-const entryKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['update', 'lifecycle', 'checkpoint']);
-
 /** An `UpdateLog` held in memory; `close()` drops everything. */
 export class MemoryUpdateLog implements UpdateLog {
   private readonly docs = new Map<string, DocumentLog>();
@@ -29,7 +33,7 @@ export class MemoryUpdateLog implements UpdateLog {
     this.assertOpen();
     // Validate and copy the whole batch before touching the log, so a bad entry appends nothing.
     const inputs = entries.map((entry, index) =>
-      copyInput(checkEntry(entry, `entry ${index} for "${docId}"`)),
+      copyEntry(assertStorableEntry(entry, `entry ${index} for "${docId}"`)),
     );
     if (inputs.length === 0) return [];
     // No await from here on: the batch is assigned its seqs in one synchronous step, which is what
@@ -51,8 +55,9 @@ export class MemoryUpdateLog implements UpdateLog {
 
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
     this.assertOpen();
-    const from = checkBound(range.from, 'from');
-    const to = checkBound(range.to, 'to');
+    assertRangeBound(range.from, 'from');
+    assertRangeBound(range.to, 'to');
+    const { from, to } = range;
     const doc = this.docs.get(docId);
     if (doc === undefined || doc.entries.length === 0) return [];
     const first = doc.head - doc.entries.length + 1;
@@ -87,7 +92,7 @@ export class MemoryUpdateLog implements UpdateLog {
   async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
     this.assertOpen();
     const where = `checkpoint for "${docId}"`;
-    checkEntry(checkpoint, where);
+    assertStorableEntry(checkpoint, where);
     if (checkpoint.kind !== 'checkpoint') {
       throw invalid(`${where}: kind must be "checkpoint", got "${checkpoint.kind}"`);
     }
@@ -138,49 +143,6 @@ export class MemoryUpdateLog implements UpdateLog {
   }
 }
 
-/** Throws INVALID_VALUE unless `entry` has fields every log can store and give back unchanged. */
-function checkEntry<T extends EntryInput>(entry: T, where: string): T {
-  if (!entryKinds.has(entry.kind)) throw invalid(`${where}: unknown kind "${String(entry.kind)}"`);
-  if (!Number.isSafeInteger(entry.time) || entry.time < 0) {
-    throw invalid(`${where}: time must be a non-negative integer (ms since the epoch), got ${entry.time}`);
-  }
-  if (typeof entry.origin !== 'string') throw invalid(`${where}: origin must be a string`);
-  if (!Number.isSafeInteger(entry.flags) || entry.flags < 0) {
-    throw invalid(`${where}: flags must be a non-negative integer, got ${entry.flags}`);
-  }
-  // The frame format writes a key id exactly when the payload is encrypted; anything else would not round-trip.
-  const encrypted = (entry.flags & EntryFlags.encrypted) !== 0;
-  if (encrypted && typeof entry.keyId !== 'string')
-    throw invalid(`${where}: an encrypted entry needs a keyId`);
-  if (!encrypted && entry.keyId !== undefined) {
-    throw invalid(`${where}: keyId is only allowed with the encrypted flag`);
-  }
-  if (!(entry.payload instanceof Uint8Array)) throw invalid(`${where}: payload must be a Uint8Array`);
-  return entry;
-}
-
-function checkBound(bound: number | undefined, name: string): number | undefined {
-  if (bound !== undefined && Number.isNaN(bound)) throw invalid(`read: range.${name} must be a number`);
-  return bound;
-}
-
 function invalid(message: string): YStateError {
   return new YStateError({ code: ErrorCode.INVALID_VALUE, message });
-}
-
-function copyInput(entry: EntryInput): EntryInput {
-  const copy: EntryInput = {
-    kind: entry.kind,
-    time: entry.time,
-    origin: entry.origin,
-    flags: entry.flags,
-    // `new Uint8Array(x)` copies the bytes even when `x` is a Node Buffer, whose `slice` would not.
-    payload: new Uint8Array(entry.payload),
-  };
-  if (entry.keyId !== undefined) copy.keyId = entry.keyId;
-  return copy;
-}
-
-function copyEntry(entry: LogEntry): LogEntry {
-  return { ...copyInput(entry), seq: entry.seq };
 }

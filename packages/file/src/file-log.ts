@@ -7,9 +7,10 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  EntryFlags,
+  assertRangeBound,
+  assertStorableEntry,
+  copyEntry,
   type EntryInput,
-  type EntryKind,
   ErrorCode,
   type LogEntry,
   type SeqRange,
@@ -23,7 +24,6 @@ import { lockStore } from './store-lock.js';
 import type { FileLogOptions, FileLogStats, FsyncPolicy, StoreContext } from './store-options.js';
 
 const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
-const entryKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['update', 'lifecycle', 'checkpoint']);
 /** A document's files: `<stem>.log` and `<stem>.ckpt`; temp files add `.tmp`. */
 const docFileName = /^([^.]+)\.(?:log|ckpt)$/;
 const tempFileName = /^[^.]+\.(?:log|ckpt)\.tmp$/;
@@ -107,7 +107,7 @@ export class FileUpdateLog implements UpdateLog {
   async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.#assertOpen();
     const inputs = entries.map((entry, index) =>
-      copyInput(checkEntry(entry, `entry ${index} for "${docId}"`)),
+      copyEntry(assertStorableEntry(entry, `entry ${index} for "${docId}"`)),
     );
     if (inputs.length === 0) {
       fileStemOf(docId);
@@ -118,8 +118,8 @@ export class FileUpdateLog implements UpdateLog {
 
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
     this.#assertOpen();
-    checkBound(range.from, 'from');
-    checkBound(range.to, 'to');
+    assertRangeBound(range.from, 'from');
+    assertRangeBound(range.to, 'to');
     return this.#use(docId, (doc) => doc.read(range));
   }
 
@@ -143,7 +143,7 @@ export class FileUpdateLog implements UpdateLog {
   async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
     this.#assertOpen();
     const where = `checkpoint for "${docId}"`;
-    const copy = copyInput(checkEntry(checkpoint, where));
+    const copy = copyEntry(assertStorableEntry(checkpoint, where));
     if (checkpoint.kind !== 'checkpoint') {
       throw invalidValue(`${where}: kind must be "checkpoint", got "${checkpoint.kind}"`);
     }
@@ -291,48 +291,4 @@ function checkOptions(options: FileLogOptions): Required<Omit<FileLogOptions, 'd
 
 function invalidConfig(message: string): YStateError {
   return new YStateError({ code: ErrorCode.INVALID_CONFIG, message });
-}
-
-/** Throws INVALID_VALUE unless `entry` has fields the frame format stores and gives back unchanged. */
-function checkEntry<T extends EntryInput>(entry: T, where: string): T {
-  if (typeof entry !== 'object' || entry === null) throw invalidValue(`${where}: not an entry`);
-  if (!entryKinds.has(entry.kind)) throw invalidValue(`${where}: unknown kind "${String(entry.kind)}"`);
-  if (!Number.isSafeInteger(entry.time) || entry.time < 0) {
-    throw invalidValue(
-      `${where}: time must be a non-negative integer (ms since the epoch), got ${entry.time}`,
-    );
-  }
-  if (typeof entry.origin !== 'string') throw invalidValue(`${where}: origin must be a string`);
-  if (!Number.isSafeInteger(entry.flags) || entry.flags < 0) {
-    throw invalidValue(`${where}: flags must be a non-negative integer, got ${entry.flags}`);
-  }
-  // The frame holds a key id exactly when the payload is encrypted; anything else would not round-trip.
-  const encrypted = (entry.flags & EntryFlags.encrypted) !== 0;
-  if (encrypted && typeof entry.keyId !== 'string')
-    throw invalidValue(`${where}: an encrypted entry needs a keyId`);
-  if (!encrypted && entry.keyId !== undefined) {
-    throw invalidValue(`${where}: keyId is only allowed with the encrypted flag`);
-  }
-  if (!(entry.payload instanceof Uint8Array)) throw invalidValue(`${where}: payload must be a Uint8Array`);
-  return entry;
-}
-
-function checkBound(bound: number | undefined, name: string): void {
-  if (bound !== undefined && (typeof bound !== 'number' || Number.isNaN(bound))) {
-    throw invalidValue(`read: range.${name} must be a number`);
-  }
-}
-
-/** A copy the caller can no longer change: the batch may wait for a group commit. */
-function copyInput(entry: EntryInput): EntryInput {
-  const copy: EntryInput = {
-    kind: entry.kind,
-    time: entry.time,
-    origin: entry.origin,
-    flags: entry.flags,
-    // `new Uint8Array(x)` copies the bytes even when `x` is a Node Buffer, whose `slice` would not.
-    payload: new Uint8Array(entry.payload),
-  };
-  if (entry.keyId !== undefined) copy.keyId = entry.keyId;
-  return copy;
 }
