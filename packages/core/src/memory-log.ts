@@ -53,6 +53,32 @@ export class MemoryUpdateLog implements UpdateLog {
     return stored;
   }
 
+  /** Writes history with its original seqs into a document that has none (restoring a backup). */
+  async restore(
+    docId: string,
+    entries: readonly LogEntry[],
+    checkpoints: readonly LogEntry[],
+  ): Promise<void> {
+    this.assertOpen();
+    if ((this.docs.get(docId)?.head ?? 0) > 0) {
+      throw new YStateError({ code: ErrorCode.DOCUMENT_EXISTS, message: `"${docId}" already has history` });
+    }
+    const copies = entries.map((entry, index) =>
+      copyEntry(assertStorableEntry(entry, `entry ${index} for "${docId}"`)),
+    );
+    copies.forEach((entry, i) => {
+      if (i > 0 && entry.seq !== (copies[i - 1] as LogEntry).seq + 1) {
+        throw new YStateError({
+          code: ErrorCode.INVALID_VALUE,
+          message: `restored seqs of "${docId}" are not dense`,
+        });
+      }
+    });
+    const head = copies[copies.length - 1]?.seq ?? Math.max(0, ...checkpoints.map((c) => c.seq));
+    const sorted = checkpoints.map(copyEntry).sort((a, b) => a.seq - b.seq);
+    this.docs.set(docId, { head, entries: copies, checkpoints: sorted });
+  }
+
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
     this.assertOpen();
     assertRangeBound(range.from, 'from');

@@ -30,6 +30,12 @@ export interface UpdateLog {
   storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void>;
   /** Drops entries with seq below `seq` (and checkpoints made obsolete by a newer one at or below it). */
   prune(docId: string, seq: number): Promise<void>;
+  /**
+   * Optional: writes a document's history with its original seqs (entries may start after 1 when
+   * the source was pruned) into a document that has none yet. Restoring from a backup uses it;
+   * without it only history that starts at seq 1 can be restored (through `append`).
+   */
+  restore?(docId: string, entries: readonly LogEntry[], checkpoints: readonly LogEntry[]): Promise<void>;
   /** The ids of documents that have a log. */
   docIds(): Promise<string[]>;
   /** Flushes and releases resources. */
