@@ -5,7 +5,7 @@
  *      see only core (never a concrete adapter), and no package reaches into another by path;
  *  (b) no module imports its own package's barrel (`src/index`) or its own package name;
  *  (c) core stays browser-safe: no `node:` module, no bare package but `yjs` and `lib0/*`
- *      (`codecs.ts` and `testing/` are Node-only entry points and documented so);
+ *      (the files behind core's Node-only subpath exports — codecs, archive, testing/ — are exempt);
  *  (d) every `@ystate/*` import is declared in the importing package's `dependencies`.
  * Prints `file:line message` per violation and exits 1 on any. Plain Node, no dependencies.
  */
@@ -34,7 +34,9 @@ function ownPackageOf(specifier) {
   return match ? match[1] : undefined;
 }
 
-const coreNodeOnly = (file) => file === 'codecs.ts' || file.startsWith(`testing${sep}`);
+// Node-only code sits behind core's subpath exports (`@ystate/core/codecs`, `/archive`, `/testing`).
+const coreNodeOnlyFiles = new Set(['codecs.ts', 'archive.ts']);
+const coreNodeOnly = (file) => coreNodeOnlyFiles.has(file) || file.startsWith(`testing${sep}`);
 const coreBrowserSafe = (specifier) => specifier === 'yjs' || specifier.startsWith('lib0/');
 const isSource = (name) => /\.(ts|tsx|mts|cts)$/.test(name) && !/\.(test|spec)\.[cm]?tsx?$/.test(name);
 
@@ -88,7 +90,7 @@ for (const dir of readdirSync(join(root, 'packages'), { withFileTypes: true })) 
         const name = /^(@ystate\/[^/]+|ystate)/.exec(specifier)[1];
         if (!declared.has(name)) fail(`(d) "${name}" is not in ${dir.name}/package.json dependencies`);
       } else if (dir.name === 'core' && !coreNodeOnly(inSrc) && !coreBrowserSafe(specifier)) {
-        fail('(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes in codecs.ts)');
+        fail('(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes behind a subpath export)');
       }
     }
   }
