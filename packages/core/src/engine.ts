@@ -6,7 +6,14 @@
 
 import type { Granularity, GranularityRule } from './granularity.js';
 import { granularityFor } from './granularity.js';
-import { type HistoricalState, type HistoryPoint, type ReplayStep, replay, stateAt } from './history.js';
+import {
+  DEFAULT_CHUNK,
+  type HistoricalState,
+  type HistoryPoint,
+  type ReplayStep,
+  replay,
+  stateAt,
+} from './history.js';
 import type { Json } from './json.js';
 import { type LifecycleStatus, parseLifecycleEvent } from './lifecycle.js';
 import {
@@ -37,7 +44,7 @@ export interface EngineOptions {
   retainEntries?: number;
   /** Evict documents nobody has held for this long (default 30 s). */
   idleTimeoutMs?: number;
-  /** Entries applied between event-loop yields while loading (default 1,000). */
+  /** Entries applied between event-loop yields while loading (default 500). */
   loadChunk?: number;
   /** Failures that have no caller to report to (background appends, publishing, checkpoints). */
   onError?: (error: unknown, operation: string, docId: string) => void;
@@ -88,7 +95,7 @@ export class Engine {
         bytes: options.checkpointEvery?.bytes ?? 4 * 1024 * 1024,
       },
       retainEntries: options.retainEntries ?? Number.POSITIVE_INFINITY,
-      loadChunk: options.loadChunk ?? 1000,
+      loadChunk: options.loadChunk ?? DEFAULT_CHUNK,
       onError,
       onAppended: options.onAppended,
       onListenerError: options.onListenerError,

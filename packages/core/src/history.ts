@@ -24,8 +24,11 @@ export class LogOrigin {
   ) {}
 }
 
-/** How many entries are applied between yields to the event loop. */
-export const DEFAULT_CHUNK = 1000;
+/**
+ * How many entries are applied between yields to the event loop: 500 keep a chunk of keystroke
+ * entries under ~20 ms even before V8 has optimised Yjs (docs/performance.md).
+ */
+export const DEFAULT_CHUNK = 500;
 
 /** Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. */
 export function applyEntries(ydoc: Y.Doc, entries: readonly LogEntry[]): RecordedLifecycleEvent[] {
@@ -215,7 +218,11 @@ async function seqAtTime(
   return low;
 }
 
-/** Lets other work run: long loads never block the event loop for more than one chunk. */
+/**
+ * Lets other work run: long loads never block the event loop for more than one chunk.
+ * `setImmediate` where there is one (Node): `setTimeout(0)` waits at least 1 ms per chunk.
+ */
 export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }
