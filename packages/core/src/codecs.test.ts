@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CodecOptions, decodePayload, encodePayload, withCodecs } from './codecs.js';
+import { type CodecOptions, decodePayload, encodePayload, withBusCodecs, withCodecs } from './codecs.js';
+import { Engine } from './engine.js';
 import { ErrorCode, httpStatusOf, isYStateError } from './errors.js';
 import {
   decodeEntry,
@@ -11,6 +12,7 @@ import {
   encodeEntry,
   type LogEntry,
 } from './log-entry.js';
+import { MemorySyncBus } from './memory-bus.js';
 import { MemoryUpdateLog } from './memory-log.js';
 
 const keyA = new Uint8Array(randomBytes(32));
@@ -256,5 +258,39 @@ describe('withCodecs', () => {
     expect(httpStatusOf(ErrorCode.INVALID_CONFIG)).toBe(400);
     expect(httpStatusOf(ErrorCode.UNKNOWN_KEY)).toBe(500);
     expect(httpStatusOf(ErrorCode.DECRYPTION_FAILED)).toBe(500);
+  });
+});
+
+describe('withBusCodecs', () => {
+  it('sends entries in stored form and delivers them decoded; engines on an encrypted log and bus converge', async () => {
+    const options = {
+      compression: { thresholdBytes: 8 },
+      encryption: { keys: { k1: new Uint8Array(32).fill(9) }, currentKeyId: 'k1' },
+    };
+    const hub = new MemorySyncBus();
+    const seen: LogEntry[] = [];
+    await hub.subscribe('d', (entries) => seen.push(...entries));
+    const log = withCodecs(new MemoryUpdateLog(), options);
+    const a = new Engine({ log, bus: withBusCodecs(hub.peer(), options), nodeId: 'a' });
+    const b = new Engine({ log, bus: withBusCodecs(hub.peer(), options), nodeId: 'b' });
+    const docB = await b.open('d');
+    const arrived = new Promise<void>((resolve) => {
+      docB.onChange((change) => change.seq === 1 && resolve());
+    });
+    await a.write('d', (tx) => tx.set('/secret', 'plain text that must not travel in clear'));
+    await arrived;
+    expect(docB.toJSON()).toEqual({ secret: 'plain text that must not travel in clear' });
+    expect(seen.every((entry) => entry.keyId === 'k1')).toBe(true);
+    expect(Buffer.from(seen[0]?.payload ?? []).toString('latin1')).not.toContain('plain text');
+    await a.close();
+    await b.close();
+  });
+
+  it('passes publishesAppends and restore through withCodecs', () => {
+    const inner = Object.assign(new MemoryUpdateLog(), { publishesAppends: true });
+    const wrapped = withCodecs(inner, { compression: {} });
+    expect(wrapped.publishesAppends).toBe(true);
+    expect(typeof wrapped.restore).toBe('function');
+    expect(withCodecs(new MemoryUpdateLog(), { compression: {} }).publishesAppends).toBeUndefined();
   });
 });

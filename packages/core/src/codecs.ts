@@ -9,7 +9,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import * as encoding from 'lib0/encoding';
 import { ErrorCode, YStateError } from './errors.js';
 import { EntryFlags, type EntryInput, type LogEntry } from './log-entry.js';
-import type { UpdateLog } from './update-log.js';
+import type { SyncBus, UpdateLog } from './update-log.js';
 
 /** How payloads are compressed and encrypted; leave a part out to turn it off. */
 export interface CodecOptions {
@@ -123,7 +123,35 @@ export function withCodecs(log: UpdateLog, options: CodecOptions): UpdateLog {
     prune: (docId, seq) => log.prune(docId, seq),
     docIds: () => log.docIds(),
     close: () => log.close(),
+    // A log that publishes its appends (Redis, PostgreSQL) publishes them as stored, i.e. encoded:
+    // pair it with `withBusCodecs` on the bus.
+    ...(log.publishesAppends ? { publishesAppends: true } : {}),
+    // Restored history comes from a backup archive, already in stored form: written unchanged.
+    ...(log.restore ? { restore: log.restore.bind(log) } : {}),
   };
+}
+
+/**
+ * Wraps a bus so that entries travel in stored form (compressed, encrypted) and subscribers get
+ * them decoded — the same on every bus, and what a log that publishes its own appends sends.
+ * Ephemeral signals (awareness) pass through unchanged.
+ */
+export function withBusCodecs(bus: SyncBus, options: CodecOptions): SyncBus {
+  validateOptions(options);
+  const wrapped: SyncBus = {
+    publish: (docId, entries) =>
+      bus.publish(
+        docId,
+        entries.map((entry) => ((entry.flags & CODEC_FLAGS) === 0 ? encodePayload(entry, options) : entry)),
+      ),
+    subscribe: (docId, listener) =>
+      bus.subscribe(docId, (entries) => listener(entries.map((entry) => decodePayload(entry, options)))),
+    close: () => bus.close(),
+  };
+  if (bus.onReconnect) wrapped.onReconnect = bus.onReconnect.bind(bus);
+  if (bus.signal) wrapped.signal = bus.signal.bind(bus);
+  if (bus.onSignal) wrapped.onSignal = bus.onSignal.bind(bus);
+  return wrapped;
 }
 
 function validateOptions({ compression, encryption }: CodecOptions): void {

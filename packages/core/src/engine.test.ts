@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { withCodecs } from './codecs.js';
 import { Engine, type EngineOptions } from './engine.js';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import type { RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryInput, LogEntry } from './log-entry.js';
@@ -107,6 +107,25 @@ describe('Engine: persistence', () => {
     await e.flush();
     expect((await log.read('d')).length).toBe(1);
     expect(errors.length).toBeGreaterThan(0);
+    await e.close();
+  });
+
+  it('a refusal by the log (not an outage) is reported and not retried', async () => {
+    class RefusingLog extends CountingLog {
+      override async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+        this.appends++;
+        throw new YStateError({ code: ErrorCode.INVALID_VALUE, message: 'this store cannot hold that' });
+      }
+    }
+    const log = new RefusingLog();
+    const errors: unknown[] = [];
+    const e = engine(log, { onError: (error) => errors.push(error) });
+    await expect(e.write('d', (tx) => tx.set('/a', 1))).rejects.toMatchObject({
+      code: ErrorCode.INVALID_VALUE,
+    });
+    await e.flush();
+    expect(log.appends).toBe(1);
+    expect(errors).toHaveLength(1);
     await e.close();
   });
 

@@ -44,7 +44,7 @@ export interface EngineOptions {
   retainEntries?: number;
   /** Evict documents nobody has held for this long (default 30 s). */
   idleTimeoutMs?: number;
-  /** Entries applied between event-loop yields while loading (default 500). */
+  /** Entries read from the log per round trip while loading (default 500); loading yields every ~10 ms. */
   loadChunk?: number;
   /** Failures that have no caller to report to (background appends, publishing, checkpoints). */
   onError?: (error: unknown, operation: string, docId: string) => void;

@@ -36,6 +36,7 @@ export const ErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  AGENT_PROTOCOL_VIOLATION: 'AGENT_PROTOCOL_VIOLATION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,6 +74,7 @@ const httpStatus: Record<ErrorCode, number> = {
   METHOD_NOT_ALLOWED: 405,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL_ERROR: 500,
+  AGENT_PROTOCOL_VIOLATION: 422,
 };
 
 export interface YStateErrorOptions {

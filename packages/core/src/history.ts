@@ -24,11 +24,13 @@ export class LogOrigin {
   ) {}
 }
 
-/**
- * How many entries are applied between yields to the event loop: 500 keep a chunk of keystroke
- * entries under ~20 ms even before V8 has optimised Yjs (docs/performance.md).
- */
+/** How many entries a load reads from the log at a time. */
 export const DEFAULT_CHUNK = 500;
+
+/** Loading yields to the event loop once it has worked this long… */
+const YIELD_BUDGET_MS = 10;
+/** …checked after every slice of this many entries. */
+const SLICE = 50;
 
 /** Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. */
 export function applyEntries(ydoc: Y.Doc, entries: readonly LogEntry[]): RecordedLifecycleEvent[] {
@@ -51,7 +53,8 @@ export function applyEntries(ydoc: Y.Doc, entries: readonly LogEntry[]): Recorde
 
 /**
  * Loads a document's state up to seq `to` (default: the head) into `ydoc`: the latest checkpoint
- * at or before it, then the entries after it, `chunk` at a time, yielding between chunks.
+ * at or before it, then the entries after it, read `chunk` at a time and applied in slices,
+ * yielding to the event loop every ~10 ms of work.
  * Resolves with the last seq applied.
  */
 export async function loadInto(
@@ -65,6 +68,7 @@ export async function loadInto(
   const checkpoint = await log.latestCheckpoint(docId, to);
   if (checkpoint) Y.applyUpdate(ydoc, checkpoint.payload, new LogOrigin(checkpoint.seq, checkpoint.origin));
   let next = (checkpoint?.seq ?? 0) + 1;
+  let sliceStarted = performance.now();
   while (next <= to) {
     const entries = await log.read(docId, { from: next, to: Math.min(to, next + chunk - 1) });
     if (entries[0]?.seq !== next) {
@@ -73,10 +77,17 @@ export async function loadInto(
         message: `the log of "${docId}" no longer holds seq ${next} and no checkpoint covers it`,
       });
     }
-    const events = applyEntries(ydoc, entries);
-    if (events.length > 0) options.onEvents?.(events);
+    // Apply in small slices and yield whenever a time budget is spent: how long an entry takes
+    // varies (a cold V8, large updates), so a fixed count cannot bound the block.
+    for (let start = 0; start < entries.length; start += SLICE) {
+      const events = applyEntries(ydoc, entries.slice(start, start + SLICE));
+      if (events.length > 0) options.onEvents?.(events);
+      if (performance.now() - sliceStarted >= YIELD_BUDGET_MS) {
+        await yieldToEventLoop();
+        sliceStarted = performance.now();
+      }
+    }
     next = (entries[entries.length - 1] as LogEntry).seq + 1;
-    if (next <= to) await yieldToEventLoop();
   }
   return to;
 }

@@ -365,12 +365,14 @@ export class LiveDocument {
             cause,
           });
       for (const p of batch) p.done.reject(error);
+      this.ctx.onError(error, 'append', this.docId);
+      // A refusal (an entry this store cannot hold) would fail again: only an unreachable log is retried.
+      if (error.code !== ErrorCode.LOG_UNAVAILABLE) return;
       // Changes already in the document must still reach the log: retry them, with backoff.
       // Received updates were never applied: their senders got the error and resend on resync.
       const retry = batch.filter((p) => p.applied).map((p) => ({ ...p, done: deferred<number>() }));
       this.queue.unshift(...retry);
       this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(50, this.retryDelayMs * 2));
-      this.ctx.onError(error, 'append', this.docId);
       return;
     }
     this.retryDelayMs = 0;

@@ -1,0 +1,97 @@
+/** Making ioredis connections from options, and the few things done on every master of a cluster. */
+
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+
+/** A Redis Cluster to connect to: its startup nodes plus ioredis `ClusterOptions`. */
+export interface RedisClusterConfig extends ClusterOptions {
+  nodes: ClusterNode[];
+}
+
+/** Where Redis is: a URL (`redis://host:port/db`), ioredis `RedisOptions`, or a cluster. */
+export type RedisConnectionConfig = string | RedisOptions | RedisClusterConfig;
+
+/** The default reconnect backoff of ioredis, stated here because node connections lack one. */
+export function retryStrategy(times: number): number {
+  return Math.min(times * 50, 2000);
+}
+
+/**
+ * A command connection with auto-pipelining on: commands issued in the same event-loop turn
+ * (concurrent appends from many documents, say) go out as one pipeline, one per node on a cluster.
+ */
+export function connect(config: RedisConnectionConfig): Redis | Cluster {
+  if (typeof config === 'string') return new Redis(config, { enableAutoPipelining: true });
+  if (isClusterConfig(config)) {
+    const { nodes, ...options } = config;
+    return new Cluster(nodes, { enableAutoPipelining: true, ...options });
+  }
+  return new Redis({ enableAutoPipelining: true, ...config });
+}
+
+export function isClusterConfig(config: RedisConnectionConfig): config is RedisClusterConfig {
+  return typeof config === 'object' && config !== null && Array.isArray((config as RedisClusterConfig).nodes);
+}
+
+export function isCluster(redis: Redis | Cluster): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+/** The connections to run a per-node command on: the masters of a cluster, or the one server. */
+export async function masters(redis: Redis | Cluster): Promise<Redis[]> {
+  if (!isCluster(redis)) return [redis];
+  await ready(redis);
+  return redis.nodes('master');
+}
+
+const readiness = new WeakMap<Cluster, Promise<void>>();
+
+/**
+ * Resolves once a cluster has its slot map (connecting it if it was lazy); rejects when it ends or
+ * is not ready within `timeoutMs`, so nobody waits forever on a cluster that is down.
+ */
+export function ready(cluster: Cluster, timeoutMs = 10_000): Promise<void> {
+  if (cluster.status === 'ready') return Promise.resolve();
+  if (cluster.status === 'wait') return cluster.connect();
+  let pending = readiness.get(cluster);
+  if (pending === undefined) {
+    pending = new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        cluster.off('ready', onReady);
+        cluster.off('end', onEnd);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const onEnd = () => settle(new Error('the cluster connection ended'));
+      const timer = setTimeout(
+        () =>
+          settle(new Error(`the cluster was not ready within ${timeoutMs} ms (status ${cluster.status})`)),
+        timeoutMs,
+      );
+      cluster.once('ready', onReady);
+      cluster.once('end', onEnd);
+    }).finally(() => readiness.delete(cluster));
+    readiness.set(cluster, pending);
+  }
+  return pending;
+}
+
+/** Every key matching `pattern` on every master (SCAN, so the servers are never blocked). */
+export async function scanKeys(redis: Redis | Cluster, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of await masters(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+/** The `host:port` key ioredis gives a cluster node. */
+export function nodeKeyOf(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}

@@ -1,0 +1,248 @@
+/**
+ * The subscriber side of a node: one connection (per cluster master with sharded Pub/Sub) that
+ * carries every channel this node listens to. Re-subscribing after a dropped connection is done
+ * here rather than by ioredis, so that `reconnected` is reported only once the channels are
+ * subscribed again: a catch-up read after that misses nothing.
+ */
+
+import type { Cluster, Redis } from 'ioredis';
+import { masters, nodeKeyOf, ready, retryStrategy } from './connection.js';
+import { keySlot } from './keys.js';
+
+export interface SubscriberEvents {
+  message(channel: string, message: Buffer): void;
+  /** The connection came back and every channel is subscribed again. */
+  reconnected(): void;
+  error(error: unknown, context: string): void;
+}
+
+/** Channels on Redis Pub/Sub. Reference counting happens above, in the bus. */
+export interface Subscriber {
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const subscriberOptions = {
+  // We re-subscribe ourselves, to know when it is done.
+  autoResubscribe: false,
+  enableAutoPipelining: false,
+  lazyConnect: false,
+  retryStrategy,
+} as const;
+
+/** SUBSCRIBE on one connection: a single Redis, or any one node of a cluster (classic Pub/Sub spans it). */
+export class PlainSubscriber implements Subscriber {
+  private readonly channels = new Set<string>();
+  private connectedOnce = false;
+
+  private constructor(
+    private readonly connection: Redis,
+    private readonly events: SubscriberEvents,
+  ) {
+    connection.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      events.message(channel.toString(), message),
+    );
+    connection.on('ready', () => {
+      if (!this.connectedOnce) {
+        this.connectedOnce = true;
+        return;
+      }
+      void this.resubscribe();
+    });
+    connection.on('error', (error: unknown) => events.error(error, 'subscriber connection'));
+  }
+
+  /** A subscriber on a duplicate of `redis` (for a cluster, of its first master). */
+  static async create(redis: Redis | Cluster, events: SubscriberEvents): Promise<PlainSubscriber> {
+    const [node] = await masters(redis);
+    if (node === undefined) throw new Error('the cluster has no master to subscribe on');
+    return new PlainSubscriber(
+      node.duplicate({ ...subscriberOptions, connectionName: 'ystate-subscriber' }),
+      events,
+    );
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.channels.add(channel);
+    try {
+      await this.connection.subscribe(channel);
+    } catch (error) {
+      this.channels.delete(channel);
+      throw error;
+    }
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.channels.delete(channel);
+    await this.connection.unsubscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    this.channels.clear();
+    this.connection.disconnect();
+  }
+
+  private async resubscribe(): Promise<void> {
+    try {
+      if (this.channels.size > 0) await this.connection.subscribe(...this.channels);
+      this.events.reconnected();
+    } catch (error) {
+      // The connection dropped again; its next 'ready' tries again.
+      this.events.error(error, 'resubscribe');
+    }
+  }
+}
+
+interface Shard {
+  readonly key: string;
+  readonly connection: Redis;
+  readonly channels: Set<string>;
+  connectedOnce: boolean;
+}
+
+/**
+ * SSUBSCRIBE on a cluster: one connection per master, each carrying the channels whose slot that
+ * master owns. After a connection comes back, or the slot map changes, channels are subscribed
+ * where they now belong, then `reconnected` is reported.
+ */
+export class ShardedSubscriber implements Subscriber {
+  private readonly shards = new Map<string, Shard>();
+  private readonly owners = new Map<string, string>();
+  private closed = false;
+  private readonly onRefresh = () => {
+    void this.rebalance();
+  };
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly events: SubscriberEvents,
+  ) {
+    cluster.on('refresh', this.onRefresh);
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await ready(this.cluster);
+    await this.subscribeAt(channel, this.ownerOf(channel));
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const key = this.owners.get(channel);
+    this.owners.delete(channel);
+    const shard = key === undefined ? undefined : this.shards.get(key);
+    if (shard === undefined) return;
+    shard.channels.delete(channel);
+    await shard.connection.sunsubscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cluster.off('refresh', this.onRefresh);
+    for (const shard of this.shards.values()) shard.connection.disconnect();
+    this.shards.clear();
+    this.owners.clear();
+  }
+
+  private ownerOf(channel: string): string {
+    const owner = this.cluster.slots[keySlot(channel)]?.[0];
+    if (owner === undefined) throw new Error(`no cluster node serves the slot of "${channel}"`);
+    return owner;
+  }
+
+  private async subscribeAt(channel: string, key: string): Promise<void> {
+    const shard = this.shardFor(key);
+    this.owners.set(channel, key);
+    shard.channels.add(channel);
+    try {
+      await shard.connection.ssubscribe(channel);
+    } catch (error) {
+      if (this.owners.get(channel) === key) this.owners.delete(channel);
+      shard.channels.delete(channel);
+      throw error;
+    }
+  }
+
+  private shardFor(key: string): Shard {
+    const existing = this.shards.get(key);
+    if (existing) return existing;
+    const node = this.cluster.nodes('master').find((candidate) => nodeKeyOf(candidate) === key);
+    const [host, port] = splitNodeKey(key);
+    // A duplicate of the cluster's own node connection keeps its TLS, auth and NAT settings.
+    const connection = node
+      ? node.duplicate({ ...subscriberOptions, connectionName: 'ystate-ssubscriber' })
+      : this.cluster
+          .nodes('all')[0]
+          ?.duplicate({ ...subscriberOptions, host, port, connectionName: 'ystate-ssubscriber' });
+    if (connection === undefined) throw new Error(`no connection options for cluster node ${key}`);
+    const shard: Shard = { key, connection, channels: new Set(), connectedOnce: false };
+    connection.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
+      this.events.message(channel.toString(), message),
+    );
+    connection.on('ready', () => {
+      if (!shard.connectedOnce) {
+        shard.connectedOnce = true;
+        return;
+      }
+      void this.resubscribe(shard);
+    });
+    connection.on('error', (error: unknown) => this.events.error(error, `sharded subscriber ${key}`));
+    this.shards.set(key, shard);
+    return shard;
+  }
+
+  /** A shard's connection came back: subscribe its channels again, where they now belong. */
+  private async resubscribe(shard: Shard): Promise<void> {
+    try {
+      await Promise.all(
+        [...shard.channels].map(async (channel) => {
+          const owner = this.ownerOf(channel);
+          if (owner === shard.key) {
+            await shard.connection.ssubscribe(channel);
+          } else {
+            shard.channels.delete(channel);
+            await this.subscribeAt(channel, owner);
+          }
+        }),
+      );
+      this.events.reconnected();
+    } catch (error) {
+      this.events.error(error, `resubscribe on ${shard.key}`);
+    }
+  }
+
+  /** The slot map changed: move channels whose slot has a new owner, then report a reconnect. */
+  private async rebalance(): Promise<void> {
+    if (this.closed) return;
+    const moves: Promise<void>[] = [];
+    for (const [channel, key] of this.owners) {
+      let owner: string;
+      try {
+        owner = this.ownerOf(channel);
+      } catch {
+        continue;
+      }
+      if (owner === key) continue;
+      const old = this.shards.get(key);
+      old?.channels.delete(channel);
+      moves.push(
+        (async () => {
+          if (old?.connection.status === 'ready')
+            await old.connection.sunsubscribe(channel).catch(() => undefined);
+          await this.subscribeAt(channel, owner);
+        })(),
+      );
+    }
+    if (moves.length === 0) return;
+    try {
+      await Promise.all(moves);
+      this.events.reconnected();
+    } catch (error) {
+      this.events.error(error, 'moving sharded subscriptions');
+    }
+  }
+}
+
+function splitNodeKey(key: string): [string, number] {
+  const colon = key.lastIndexOf(':');
+  return [key.slice(0, colon), Number(key.slice(colon + 1))];
+}

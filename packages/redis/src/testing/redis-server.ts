@@ -1,0 +1,294 @@
+/**
+ * Real `redis-server` processes for tests: one server on a free loopback port (optionally with
+ * `appendonly yes, appendfsync always` in a temp dir), killable with SIGKILL and restartable on the
+ * same port and dir; and a local Redis Cluster of N masters made with `redis-cli --cluster create`.
+ * Readiness is waited for as an event (the server's "Ready to accept connections" line, then a
+ * PING), never by sleeping. Every process started here is killed when the test process exits.
+ */
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerOptions {
+  /** Keep an append-only file fsynced on every write (`appendonly yes`, `appendfsync always`). */
+  appendOnly?: boolean;
+  /** Start as a cluster node (`cluster-enabled yes`); `startCluster` joins such nodes. */
+  clusterEnabled?: boolean;
+  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '64mb']`. */
+  args?: readonly string[];
+  /** The `redis-server` binary (default: `$REDIS_SERVER_BIN` or `redis-server` on the PATH). */
+  binary?: string;
+  /** How long to wait for readiness (default 20 s). */
+  startTimeoutMs?: number;
+}
+
+const HOST = '127.0.0.1';
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A `redis-server` process on 127.0.0.1 with its own temp dir. */
+export class RedisServer {
+  readonly host = HOST;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly options: RedisServerOptions,
+  ) {}
+
+  /** Starts a server on a free port (for cluster nodes, one whose bus port, +10000, is free too). */
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'ystate-redis-'));
+    let lastError: unknown;
+    // A free port can be taken between choosing it and binding it: try a few.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freePort(options.clusterEnabled === true);
+      const server = new RedisServer(port, dir, options);
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        lastError = error;
+        await server.kill();
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+    throw lastError;
+  }
+
+  /** `redis://127.0.0.1:PORT`. */
+  get url(): string {
+    return `redis://${HOST}:${this.port}`;
+  }
+
+  /** True while the process runs. */
+  get isRunning(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Kills the process (SIGKILL by default: no chance to flush anything) and waits for it to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    child.kill(signal);
+    await this.exited;
+  }
+
+  /** Starts the process again on the same port and dir (it reloads its append-only file). */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.launch();
+  }
+
+  /** Kills the process and removes its dir. */
+  async stop(): Promise<void> {
+    await this.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Sends one command with `redis-cli` and returns its output (for test setup and fault injection). */
+  cli(...args: string[]): Promise<string> {
+    return redisCli(['-h', HOST, '-p', String(this.port), ...args]);
+  }
+
+  private async launch(): Promise<void> {
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      HOST,
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--logfile',
+      '',
+      '--daemonize',
+      'no',
+      '--appendonly',
+      this.options.appendOnly ? 'yes' : 'no',
+    ];
+    if (this.options.appendOnly) args.push('--appendfsync', 'always');
+    if (this.options.clusterEnabled) {
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'));
+      args.push('--cluster-node-timeout', '2000');
+    }
+    args.push(...(this.options.args ?? []));
+    const binary = this.options.binary ?? process.env.REDIS_SERVER_BIN ?? 'redis-server';
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    installExitHook();
+    running.add(child);
+    this.child = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        running.delete(child);
+        if (this.child === child) this.child = undefined;
+        resolve();
+      });
+    });
+    await waitForReady(child, this.options.startTimeoutMs ?? 20_000);
+    await ping(this.port);
+  }
+}
+
+/** A local Redis Cluster of masters on free ports. */
+export interface RedisClusterHandle {
+  readonly nodes: readonly RedisServer[];
+  /** The `{ host, port }` of every node, for ioredis `new Cluster(startupNodes)`. */
+  readonly startupNodes: readonly { host: string; port: number }[];
+  /** Kills every node and removes their dirs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create
+ * --cluster-replicas 0 --cluster-yes`, and waits until every node reports `cluster_state:ok`.
+ */
+export async function startCluster(
+  masters = 3,
+  options: Omit<RedisServerOptions, 'clusterEnabled'> = {},
+): Promise<RedisClusterHandle> {
+  const nodes: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++)
+      nodes.push(await RedisServer.start({ ...options, clusterEnabled: true }));
+    const addresses = nodes.map((node) => `${HOST}:${node.port}`);
+    await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    await waitForClusterOk(nodes, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, startupNodes: nodes.map((node) => ({ host: HOST, port: node.port })), stop };
+}
+
+/** Starts a single server; shorthand for `RedisServer.start`. */
+export function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  return RedisServer.start(options);
+}
+
+async function waitForClusterOk(nodes: readonly RedisServer[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Gossip has no event to wait for from outside: ask each node until all agree.
+  for (;;) {
+    const infos = await Promise.all(nodes.map((node) => node.cli('cluster', 'info')));
+    if (infos.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info))) return;
+    if (Date.now() > deadline)
+      throw new Error(`the cluster did not become ok in ${timeoutMs} ms:\n${infos[0]}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function redisCli(args: readonly string[]): Promise<string> {
+  const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+  return new Promise((resolve, reject) => {
+    execFile(binary, [...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`redis-cli ${args.join(' ')} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Resolves when the server logs that it accepts connections (after loading its data). */
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => fail(new Error(`redis-server not ready after ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/Ready to accept connections/.test(output)) done();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      fail(new Error(`redis-server exited (code ${code}, signal ${signal}) before it was ready:\n${output}`));
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      // Keep draining the pipes so the server never blocks on a full one.
+      child.stdout?.resume();
+      child.stderr?.resume();
+    };
+    const done = () => {
+      cleanup();
+      resolve();
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', (error) => fail(error));
+  });
+}
+
+/** One RESP PING over a fresh socket: resolves on `+PONG`. */
+function ping(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: HOST, port });
+    let reply = '';
+    socket.setTimeout(5_000, () => socket.destroy(new Error('PING timed out')));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) {
+        socket.end();
+        if (reply.startsWith('+PONG')) resolve();
+        else reject(new Error(`PING answered ${reply.trim()}`));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** A port nobody listens on now; with `withBusPort`, port + 10000 is free too (cluster bus). */
+async function freePort(withBusPort: boolean): Promise<number> {
+  for (;;) {
+    const port = withBusPort ? 20_000 + Math.floor(Math.random() * 30_000) : await listenOnce(0);
+    if (!withBusPort) return port;
+    if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
+  }
+}
+
+function listenOnce(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, HOST, () => {
+      const address = server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+async function canListen(port: number): Promise<boolean> {
+  try {
+    await listenOnce(port);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test run that dies without its afterAll must not leave servers behind.
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
