@@ -1,0 +1,378 @@
+/**
+ * `PostgresUpdateLog`: each document's log is rows of one entries table. An append is one
+ * statement, hence one transaction and one round trip: it raises the document's head row by the
+ * batch size (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, which row-locks the head until
+ * commit), inserts the batch numbered from the old head, and `pg_notify`s the document's channel.
+ * Concurrent writers on any number of nodes queue on that row lock, so seqs are dense, distinct and
+ * contiguous per batch, and commits of one document happen in seq order. See docs/postgres.md.
+ */
+
+import {
+  assertRangeBound,
+  assertStorableEntry,
+  copyEntry,
+  type EntryInput,
+  ErrorCode,
+  type LogEntry,
+  type SeqRange,
+  type UpdateLog,
+  YStateError,
+} from '@ystate/core';
+import { type CodecOptions, decodePayload, encodePayload } from '@ystate/core/codecs';
+import type { Pool, QueryConfig, QueryResultRow } from 'pg';
+import { isConnectionError, isRolledBack, storeError } from './errors.js';
+import { channelName, type StoreTables, statementName, storeTables } from './names.js';
+import { appendFrames, DEFAULT_MAX_NOTIFY_BYTES } from './notification.js';
+import { ENTRY_COLUMNS, type EntryRow, entryOfRow } from './rows.js';
+
+export interface PostgresUpdateLogOptions {
+  /** The connection pool; the log borrows connections per statement and never ends the pool. */
+  pool: Pool;
+  /** Schema of the tables (default `public`); must already be migrated (see `migrate`). */
+  schema?: string;
+  /** Prefix of the table names (default `ystate_`). */
+  tablePrefix?: string;
+  /** Compression and encryption of payloads: encoded before they are stored, decoded when read. */
+  codecs?: CodecOptions;
+  /**
+   * Whether an append notifies the document's channel in its own transaction (default true, and
+   * then `publishesAppends` is true). Turn it off to keep NOTIFY's commit lock out of appends;
+   * the engine then publishes through the bus after each append.
+   */
+  notify?: boolean;
+  /** Largest NOTIFY payload that carries entries inline; larger appends notify a seq range (default 7,800). */
+  maxNotifyBytes?: number;
+  /** Most rows fetched per round trip when reading (default 5,000). */
+  readPageSize?: number;
+}
+
+/** The largest bigint, as an open upper bound. */
+const MAX_BIGINT = '9223372036854775807';
+/** Idempotent statements are tried this many times when the connection fails. */
+const READ_ATTEMPTS = 3;
+/** Appends are tried again only after a definite rollback (serialization failure, deadlock). */
+const APPEND_ATTEMPTS = 10;
+const RETRY_DELAY_MS = 100;
+
+/** An `UpdateLog` in PostgreSQL tables. */
+export class PostgresUpdateLog implements UpdateLog {
+  readonly publishesAppends: boolean;
+  readonly tables: StoreTables;
+  private readonly pool: Pool;
+  private readonly codecs: CodecOptions | undefined;
+  private readonly maxNotifyBytes: number;
+  private readonly readPageSize: number;
+  private readonly sql: ReturnType<typeof statements>;
+  private closed = false;
+
+  constructor(options: PostgresUpdateLogOptions) {
+    this.tables = storeTables(options.schema, options.tablePrefix);
+    this.pool = options.pool;
+    this.codecs = options.codecs;
+    this.publishesAppends = options.notify ?? true;
+    this.maxNotifyBytes = boundedInteger(
+      options.maxNotifyBytes,
+      'maxNotifyBytes',
+      DEFAULT_MAX_NOTIFY_BYTES,
+      7999,
+    );
+    this.readPageSize = boundedInteger(options.readPageSize, 'readPageSize', 5000) || 1;
+    this.sql = statements(this.tables);
+  }
+
+  async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+    this.assertOpen();
+    assertDocId(docId, 'append');
+    if (entries.length === 0) return [];
+    entries.forEach((entry, i) => {
+      assertText(assertStorableEntry(entry, `append: entry ${i}`), `append: entry ${i}`);
+    });
+    const codecs = this.codecs;
+    const stored = codecs ? entries.map((entry) => encodePayload(entry, codecs)) : entries;
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    let offset = 0;
+    for (const entry of stored) {
+      offsets.push(offset);
+      lengths.push(entry.payload.byteLength);
+      offset += entry.payload.byteLength;
+    }
+    // One binary parameter for every payload (pg sends Buffers as binary; a bytea[] would go as hex text).
+    const blob = Buffer.concat(stored.map((entry) => entry.payload));
+    const values: unknown[] = [
+      docId,
+      entries.length,
+      stored.map((entry) => String(entry.time)),
+      stored.map((entry) => entry.kind),
+      stored.map((entry) => entry.origin),
+      stored.map((entry) => entry.flags),
+      stored.map((entry) => entry.keyId ?? null),
+      offsets,
+      lengths,
+      blob,
+    ];
+    let query: QueryConfig;
+    if (this.publishesAppends) {
+      // 'a:' + a seq of up to 16 digits + ':' + the frames must fit in one payload. Base64 is 4/3
+      // of the frames, which are the payload plus a few bytes: skip encoding batches that cannot fit.
+      const payloadBytes = offset + stored.reduce((sum, entry) => sum + entry.origin.length, 0);
+      const frames =
+        this.maxNotifyBytes > 0 && (payloadBytes * 4) / 3 < this.maxNotifyBytes ? appendFrames(stored) : '';
+      const inline = frames !== '' && frames.length + 20 <= this.maxNotifyBytes ? frames : null;
+      query = {
+        ...this.sql.appendNotifying,
+        values: [...values, channelName(this.tables, 'entries', docId), inline],
+      };
+    } else {
+      query = { ...this.sql.append, values };
+    }
+    let before: number;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { rows } = await this.pool.query<{ before: string }>(query);
+        before = Number(rows[0]?.before);
+        break;
+      } catch (cause) {
+        // A serialization failure or deadlock (databases whose default isolation is above READ
+        // COMMITTED) rolled the append back for sure: try again. Anything else is not retried here,
+        // since a failure at commit is ambiguous; the engine retries what it must.
+        if (attempt < APPEND_ATTEMPTS && isRolledBack(cause)) continue;
+        throw storeError(cause, `appending to "${docId}"`);
+      }
+    }
+    // The caller holds the plaintext: hand back copies of it with the assigned seqs.
+    return entries.map((entry, i) => ({ ...copyEntry(entry), seq: before + 1 + i }));
+  }
+
+  async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
+    this.assertOpen();
+    assertDocId(docId, 'read');
+    assertRangeBound(range.from, 'from');
+    assertRangeBound(range.to, 'to');
+    let from = Math.max(1, Math.ceil(range.from ?? 1));
+    const to = range.to === undefined ? Number.POSITIVE_INFINITY : Math.floor(range.to);
+    if (from > to) return [];
+    const upper = Number.isFinite(to) ? String(to) : MAX_BIGINT;
+    const entries: LogEntry[] = [];
+    for (;;) {
+      const rows = await this.rows<EntryRow>(`reading "${docId}"`, {
+        ...this.sql.read,
+        values: [docId, String(from), upper, this.readPageSize],
+      });
+      for (const row of rows) entries.push(this.toEntry(row));
+      const last = entries[entries.length - 1];
+      if (rows.length < this.readPageSize || last === undefined) return entries;
+      from = last.seq + 1;
+    }
+  }
+
+  async head(docId: string): Promise<number> {
+    this.assertOpen();
+    assertDocId(docId, 'head');
+    const [row] = await this.rows<{ head: string }>(`reading the head of "${docId}"`, {
+      ...this.sql.head,
+      values: [docId],
+    });
+    return row === undefined ? 0 : Number(row.head);
+  }
+
+  async latestCheckpoint(docId: string, atOrBefore?: number): Promise<LogEntry | undefined> {
+    this.assertOpen();
+    assertDocId(docId, 'latestCheckpoint');
+    assertRangeBound(atOrBefore, 'to');
+    const bound = atOrBefore === undefined ? Number.POSITIVE_INFINITY : Math.floor(atOrBefore);
+    if (bound < 0) return undefined;
+    const [row] = await this.rows<EntryRow>(`reading a checkpoint of "${docId}"`, {
+      ...this.sql.latestCheckpoint,
+      values: [docId, Number.isFinite(bound) ? String(bound) : MAX_BIGINT],
+    });
+    return row && this.toEntry(row);
+  }
+
+  async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
+    this.assertOpen();
+    assertDocId(docId, 'storeCheckpoint');
+    assertText(assertStorableEntry(checkpoint, 'storeCheckpoint'), 'storeCheckpoint');
+    if (!Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 0) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `storeCheckpoint: seq must be a non-negative integer, got ${checkpoint.seq}`,
+      });
+    }
+    const stored = this.codecs ? encodePayload(checkpoint, this.codecs) : checkpoint;
+    try {
+      await this.pool.query({
+        ...this.sql.storeCheckpoint,
+        values: [
+          docId,
+          String(stored.seq),
+          String(stored.time),
+          stored.kind,
+          stored.origin,
+          stored.flags,
+          stored.keyId ?? null,
+          Buffer.from(stored.payload.buffer, stored.payload.byteOffset, stored.payload.byteLength),
+        ],
+      });
+    } catch (cause) {
+      throw storeError(cause, `storing a checkpoint of "${docId}"`);
+    }
+  }
+
+  async prune(docId: string, seq: number): Promise<void> {
+    this.assertOpen();
+    assertDocId(docId, 'prune');
+    if (typeof seq !== 'number' || Number.isNaN(seq)) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `prune: seq must be a number, got ${seq}`,
+      });
+    }
+    const below = Math.ceil(seq);
+    if (below <= 1) return;
+    try {
+      await this.pool.query({
+        ...this.sql.prune,
+        values: [docId, Number.isFinite(below) ? String(below) : MAX_BIGINT],
+      });
+    } catch (cause) {
+      throw storeError(cause, `pruning "${docId}"`);
+    }
+  }
+
+  async docIds(): Promise<string[]> {
+    this.assertOpen();
+    const rows = await this.rows<{ doc_id: string }>('listing documents', this.sql.docIds);
+    return rows.map((row) => row.doc_id);
+  }
+
+  /** Marks the log closed. The pool belongs to whoever made it (`createPostgresStore` ends its own). */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Runs an idempotent statement, retrying a few times when the connection fails. */
+  private async rows<R extends QueryResultRow>(what: string, query: QueryConfig): Promise<R[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.pool.query<R>(query)).rows;
+      } catch (cause) {
+        if (attempt >= READ_ATTEMPTS || !isConnectionError(cause) || this.closed)
+          throw storeError(cause, what);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempt));
+      }
+    }
+  }
+
+  private toEntry(row: EntryRow): LogEntry {
+    const entry = entryOfRow(row);
+    return this.codecs ? decodePayload(entry, this.codecs) : entry;
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new YStateError({ code: ErrorCode.DOCUMENT_CLOSED, message: 'the PostgreSQL log is closed' });
+  }
+}
+
+/** The statements of one store, as named (prepared once per connection) query configs. */
+function statements(t: StoreTables) {
+  const columns = ENTRY_COLUMNS;
+  // The head row is raised by the batch size and stays locked until commit: the next appender of
+  // this document waits for it, on whatever node it runs. `before` is the head before this batch.
+  const raiseHead = `
+    head AS (
+      INSERT INTO ${t.heads} AS h (doc_id, head) VALUES ($1, $2::bigint)
+      ON CONFLICT (doc_id) DO UPDATE SET head = h.head + EXCLUDED.head
+      RETURNING h.head - $2::bigint AS before
+    ),
+    inserted AS (
+      INSERT INTO ${t.entries} (doc_id, ${columns})
+      SELECT $1::text, head.before + e.n, e.time_ms, e.kind, e.origin, e.flags, e.key_id,
+             substring($10::bytea FROM e.off + 1 FOR e.len)
+      FROM head,
+           unnest($3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::integer[], $9::integer[])
+             WITH ORDINALITY AS e(time_ms, kind, origin, flags, key_id, off, len, n)
+    )`;
+  const named = (what: string, text: string): QueryConfig => ({ name: statementName(t, what), text });
+  return {
+    append: named('append', `WITH ${raiseHead} SELECT before FROM head`),
+    // Notifications are sent at commit, so receivers never hear of rows they cannot read yet.
+    appendNotifying: named(
+      'append_notify',
+      `WITH ${raiseHead}
+       SELECT before, pg_notify($11::text, CASE
+         WHEN $12::text IS NULL THEN 'r:' || (before + 1) || ':' || (before + $2::bigint)
+         ELSE 'a:' || (before + 1) || ':' || $12::text END)
+       FROM head`,
+    ),
+    read: named(
+      'read',
+      `SELECT ${columns} FROM ${t.entries}
+       WHERE doc_id = $1 AND seq >= $2::bigint AND seq <= $3::bigint ORDER BY seq LIMIT $4`,
+    ),
+    head: named('head', `SELECT head FROM ${t.heads} WHERE doc_id = $1`),
+    latestCheckpoint: named(
+      'latest_checkpoint',
+      `SELECT ${columns} FROM ${t.checkpoints} WHERE doc_id = $1 AND seq <= $2::bigint ORDER BY seq DESC LIMIT 1`,
+    ),
+    storeCheckpoint: named(
+      'store_checkpoint',
+      `INSERT INTO ${t.checkpoints} (doc_id, ${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (doc_id, seq) DO UPDATE SET time_ms = EXCLUDED.time_ms, kind = EXCLUDED.kind,
+         origin = EXCLUDED.origin, flags = EXCLUDED.flags, key_id = EXCLUDED.key_id, payload = EXCLUDED.payload`,
+    ),
+    // Entries below $2 go; so do checkpoints older than the newest one at or below $2 (loading
+    // from $2 still has a base). `base` records where the retained log starts; `head` is untouched.
+    prune: named(
+      'prune',
+      `WITH snapshot AS (SELECT head FROM ${t.heads} WHERE doc_id = $1),
+       dropped AS (DELETE FROM ${t.entries} WHERE doc_id = $1 AND seq < $2::bigint),
+       newest AS (SELECT max(seq) AS seq FROM ${t.checkpoints} WHERE doc_id = $1 AND seq <= $2::bigint),
+       obsolete AS (
+         DELETE FROM ${t.checkpoints} c USING newest WHERE c.doc_id = $1 AND c.seq < newest.seq
+       )
+       UPDATE ${t.heads} h SET base = GREATEST(h.base, LEAST($2::bigint, snapshot.head + 1))
+       FROM snapshot WHERE h.doc_id = $1`,
+    ),
+    docIds: named('doc_ids', `SELECT doc_id FROM ${t.heads} ORDER BY doc_id`),
+  };
+}
+
+function assertDocId(docId: string, where: string): void {
+  if (typeof docId !== 'string') {
+    throw new YStateError({ code: ErrorCode.INVALID_VALUE, message: `${where}: docId must be a string` });
+  }
+  if (docId.includes('\u0000')) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: `${where}: a docId stored in PostgreSQL cannot contain NUL characters`,
+    });
+  }
+}
+
+/** PostgreSQL `text` cannot hold NUL: refuse it before anything is written. */
+function assertText(entry: EntryInput, where: string): void {
+  if (entry.origin.includes('\u0000') || entry.keyId?.includes('\u0000')) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: `${where}: origin and keyId stored in PostgreSQL cannot contain NUL characters`,
+    });
+  }
+}
+
+function boundedInteger(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_CONFIG,
+      message: `invalid PostgreSQL store options: ${name} must be an integer from 0 to ${max}, got ${value}`,
+    });
+  }
+  return value;
+}
