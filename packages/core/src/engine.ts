@@ -267,13 +267,21 @@ export class Engine {
     await Promise.all([...this.live.values()].map((live) => live.flush()));
   }
 
-  /** Flushes, then closes every document. The log and bus stay open: they belong to the caller. */
+  /**
+   * Flushes, then closes every document. The log and bus stay open: they belong to the caller.
+   * When the log is down, it still closes, then rejects with LOG_UNAVAILABLE.
+   */
   async close(): Promise<void> {
     this.stopReconnect?.();
-    await this.flush();
+    let unflushed: unknown;
+    await this.flush().catch((error) => {
+      unflushed = error;
+    });
     const disposing = [...this.live.values()].map((live) => live.dispose());
     this.registry.closeAll();
     await Promise.all(disposing);
+    // Closed either way; a caller learns that changes were not durable (LOG_UNAVAILABLE).
+    if (unflushed !== undefined) throw unflushed;
   }
 
   private liveOf(docId: string): LiveDocument {

@@ -64,6 +64,7 @@ export type {
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
+export { addsNothing, assertUpdate } from './update-check.js';
 export type { BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
 export type { Writable, YValue } from './y-value.js';
 export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

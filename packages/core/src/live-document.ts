@@ -22,6 +22,7 @@ import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { SeqTracker } from './seq-tracker.js';
 import { type Change, type DocumentWriter, StateDocument } from './state-document.js';
+import { addsNothing, assertUpdate } from './update-check.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
 
 /** What a live document needs from the engine that owns it. */
@@ -62,8 +63,6 @@ interface Pending {
   /** Pending changes of one engine call share a group (`transaction` granularity merges a group). */
   group: number;
   time: number;
-  /** Already in the Y.Doc (local writes) rather than waiting to be applied once durable (received updates). */
-  applied: boolean;
   slot: Slot | undefined;
   done: Deferred<number>;
 }
@@ -86,6 +85,8 @@ export class LiveDocument {
   private pumping: Promise<void> | undefined;
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
   private retryDelayMs = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private appendError: YStateError | undefined;
   private readonly slots: Slot[] = [];
   private draining = false;
   private readonly slotOf = new WeakMap<Y.Transaction, Slot>();
@@ -94,7 +95,8 @@ export class LiveDocument {
   private collecting: Pending[] | undefined;
   private capturing: Pending | undefined;
   private paused = false;
-  private readonly pausedUpdates: Pending[] = [];
+  /** Updates received while paused, in order, with whoever waits for their seq. */
+  private readonly pausedUpdates: { update: Uint8Array; origin: string; done: Deferred<number> }[] = [];
   private readonly pausedEntries: LogEntry[] = [];
   private incoming: Promise<void> = Promise.resolve();
   private readonly sinceCheckpoint = { entries: 0, bytes: 0 };
@@ -179,20 +181,26 @@ export class LiveDocument {
   }
 
   /**
-   * Takes a Yjs update from a client: it is appended first and applied once durable
-   * (write-ahead). While the document is paused it waits, in order, for `resume`.
+   * Takes a Yjs update from a client. It is integrated into the document (an update Yjs cannot
+   * integrate is refused with INVALID_UPDATE, and only what Yjs did integrate is logged), appended
+   * to the log, and only then acknowledged and announced as durable. An update that adds nothing
+   * logs nothing. While the document is paused it waits, in order, for `resume`.
    */
-  receive(update: Uint8Array, origin: string): Promise<number> {
+  async receive(update: Uint8Array, origin: string): Promise<number> {
     assertUpdate(update);
-    const pending = this.pending('update', update, origin, false);
-    if (this.paused) this.pausedUpdates.push(pending);
-    else this.enqueue(pending);
-    return pending.done.promise;
+    if (addsNothing(this.doc.ydoc, update)) return this.tracker.watermark;
+    if (this.paused) {
+      const done = deferred<number>();
+      this.pausedUpdates.push({ update, origin, done });
+      return done.promise;
+    }
+    const { seq } = await this.change((doc) => integrate(doc.ydoc, [update], origin));
+    return seq;
   }
 
   /** Records a lifecycle event, with the state changes `change` makes in the same transaction. */
   record(event: LifecycleEvent, origin: string, change?: (tx: DocumentWriter) => void): Promise<number> {
-    const pending = this.pending('lifecycle', undefined, origin, true);
+    const pending = this.pending('lifecycle', undefined, origin);
     pending.event = event;
     if (change) {
       this.capturing = pending;
@@ -255,12 +263,17 @@ export class LiveDocument {
   /** Resolves once every queued change is durable and every received entry applied. */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.pumping || this.windowTimer) {
-      if (this.windowTimer) {
+      // Waiting for a window or a retry: try now.
+      if (this.windowTimer || this.retryTimer) {
         clearTimeout(this.windowTimer);
+        clearTimeout(this.retryTimer);
         this.windowTimer = undefined;
+        this.retryTimer = undefined;
         void this.pump();
       }
       await this.pumping;
+      // The log is down: say so rather than wait for it (the retries go on in the background).
+      if (this.queue.length > 0 && this.retryTimer !== undefined && this.appendError) throw this.appendError;
     }
     await this.incoming;
     await this.checkpointing;
@@ -271,6 +284,7 @@ export class LiveDocument {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.windowTimer);
+    clearTimeout(this.retryTimer);
     this.doc.ydoc.off('update', this.onUpdate);
     await this.stopBus?.();
   }
@@ -293,24 +307,18 @@ export class LiveDocument {
       this.capturing.slot = slot;
       return;
     }
-    const pending = this.pending('update', update, originId(origin, this.ctx.nodeId), true);
+    const pending = this.pending('update', update, originId(origin, this.ctx.nodeId));
     pending.slot = slot;
     this.enqueue(pending);
   };
 
-  private pending(
-    kind: Pending['kind'],
-    update: Uint8Array | undefined,
-    origin: string,
-    applied: boolean,
-  ): Pending {
+  private pending(kind: Pending['kind'], update: Uint8Array | undefined, origin: string): Pending {
     const pending: Pending = {
       kind,
       update,
       origin,
       group: this.currentGroup ?? ++this.nextGroup,
       time: Date.now(),
-      applied,
       slot: undefined,
       done: deferred<number>(),
     };
@@ -336,8 +344,7 @@ export class LiveDocument {
       try {
         // Let the rest of this turn queue its changes too: they go out in the same append.
         await Promise.resolve();
-        while (this.queue.length > 0 && !this.disposed) {
-          if (this.retryDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+        while (this.queue.length > 0 && !this.disposed && this.retryTimer === undefined) {
           await this.commit(this.queue.splice(0, MAX_BATCH));
         }
       } finally {
@@ -355,7 +362,7 @@ export class LiveDocument {
     let stored: LogEntry[];
     try {
       stored = groups.length > 0 ? await this.ctx.log.append(this.docId, groups.map(toEntry)) : [];
-      if (!logsUpdates && logged.length < batch.length) await this.storeState(batch);
+      if (!logsUpdates && logged.length < batch.length) await this.storeState();
     } catch (cause) {
       const error = isYStateError(cause)
         ? cause
@@ -368,14 +375,21 @@ export class LiveDocument {
       this.ctx.onError(error, 'append', this.docId);
       // A refusal (an entry this store cannot hold) would fail again: only an unreachable log is retried.
       if (error.code !== ErrorCode.LOG_UNAVAILABLE) return;
-      // Changes already in the document must still reach the log: retry them, with backoff.
-      // Received updates were never applied: their senders got the error and resend on resync.
-      const retry = batch.filter((p) => p.applied).map((p) => ({ ...p, done: deferred<number>() }));
+      // Every change in the batch is in the document already: it must still reach the log.
+      const retry = batch.map((p) => ({ ...p, done: deferred<number>() }));
       this.queue.unshift(...retry);
+      this.appendError = error;
       this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(50, this.retryDelayMs * 2));
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.pump();
+      }, this.retryDelayMs);
+      // Retrying must not keep a process alive that is otherwise done.
+      (this.retryTimer as { unref?: () => void }).unref?.();
       return;
     }
     this.retryDelayMs = 0;
+    this.appendError = undefined;
     const waiting: { pending: Pending; seq: number }[] = [];
     const events: RecordedLifecycleEvent[] = [];
     stored.forEach((entry, i) => {
@@ -389,7 +403,6 @@ export class LiveDocument {
     for (const pending of batch) {
       if (!waiting.some((w) => w.pending === pending)) waiting.push({ pending, seq: this.tracker.watermark });
     }
-    this.applyDurable(waiting);
     for (const { pending, seq } of waiting) {
       if (pending.slot) {
         pending.slot.ready = true;
@@ -398,26 +411,15 @@ export class LiveDocument {
     }
     this.drain();
     for (const { pending, seq } of waiting) {
-      // Received updates were announced when applied (as durable); local writes are announced now.
-      if (pending.applied && pending.update) this.announceDurable(pending.update, seq, pending.origin);
+      if (pending.update) this.announceDurable(pending.update, seq, pending.origin);
     }
     for (const event of events) this.deliver(event);
     for (const { pending, seq } of waiting) pending.done.resolve(seq);
     if (stored.length > 0) this.afterAppend(stored);
   }
 
-  /** Received updates become part of the document only now that they are durable: one transaction. */
-  private applyDurable(waiting: readonly { pending: Pending; seq: number }[]): void {
-    const toApply = waiting.filter((w) => !w.pending.applied);
-    const last = toApply[toApply.length - 1];
-    if (last === undefined) return;
-    this.doc.ydoc.transact(() => {
-      for (const { pending } of toApply) Y.applyUpdate(this.doc.ydoc, pending.update as Uint8Array);
-    }, new LogOrigin(last.seq, last.pending.origin));
-  }
-
   /** `lifecycle` granularity keeps state out of the log: it is stored as a checkpoint instead. */
-  private async storeState(batch: readonly Pending[]): Promise<void> {
+  private async storeState(): Promise<void> {
     if (this.tracker.watermark === 0) {
       // A checkpoint names the entry it follows: a document's first is its `created` event.
       const created: LifecycleEvent = { type: 'status', name: 'created', path: '' };
@@ -430,9 +432,6 @@ export class LiveDocument {
         this.deliver({ ...created, seq: entry.seq, time: entry.time, origin: entry.origin });
       }
     }
-    this.applyDurable(
-      batch.filter((p) => !p.applied).map((pending) => ({ pending, seq: this.tracker.watermark })),
-    );
     await this.ctx.log.storeCheckpoint(this.docId, {
       kind: 'checkpoint',
       seq: this.tracker.watermark,
@@ -553,11 +552,24 @@ export class LiveDocument {
       const events = applyEntries(this.doc.ydoc, entries);
       for (const event of events) this.deliver(event);
     }
-    const group = ++this.nextGroup;
-    for (const pending of this.pausedUpdates.splice(0)) {
-      pending.group = group;
-      this.enqueue(pending);
-    }
+    const waiting = this.pausedUpdates.splice(0);
+    if (waiting.length === 0) return;
+    // Updates received while paused are applied as one batch: one transaction, one entry.
+    const origin = waiting.length === 1 ? (waiting[0]?.origin as string) : this.ctx.nodeId;
+    this.change((doc) =>
+      integrate(
+        doc.ydoc,
+        waiting.map((w) => w.update),
+        origin,
+      ),
+    ).then(
+      ({ seq }) => {
+        for (const w of waiting) w.done.resolve(seq);
+      },
+      (error) => {
+        for (const w of waiting) w.done.reject(error);
+      },
+    );
   }
 
   private setPaused(paused: boolean): void {
@@ -634,12 +646,22 @@ function isResumed(entry: LogEntry): boolean {
   return event.type === 'status' && event.name === 'resumed' && event.path === '';
 }
 
-/** Checks that bytes are a well-formed Yjs update before anything is logged; INVALID_UPDATE otherwise. */
-function assertUpdate(update: Uint8Array): void {
+/**
+ * Integrates updates into a document in one transaction with `origin`. Yjs reports what it did
+ * integrate as the transaction's update even when a malformed update throws part-way, so the log
+ * always holds exactly what the document holds; the caller gets INVALID_UPDATE.
+ */
+function integrate(ydoc: Y.Doc, updates: readonly Uint8Array[], origin: string): void {
   try {
-    Y.decodeUpdate(update);
+    ydoc.transact(() => {
+      for (const update of updates) Y.applyUpdate(ydoc, update);
+    }, origin);
   } catch (cause) {
-    throw new YStateError({ code: ErrorCode.INVALID_UPDATE, message: 'not a valid Yjs update', cause });
+    throw new YStateError({
+      code: ErrorCode.INVALID_UPDATE,
+      message: 'Yjs could not integrate the update',
+      cause,
+    });
   }
 }
 

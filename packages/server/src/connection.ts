@@ -1,0 +1,163 @@
+/**
+ * One WebSocket client of one document: its identity and access, its rate limit, its message queue
+ * (messages are handled one after another, in arrival order), sending with a bound on what may sit
+ * in the send buffer, and closing with a code.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { closeCodeOf, ErrorCode, httpStatusOf, type YStateError } from '@ystate/core';
+import type { Logger } from 'pino';
+import { WebSocket } from 'ws';
+import type { ServerMetrics } from './metrics.js';
+import type { Access, Principal } from './options.js';
+import { encodePermissionDenied } from './protocol.js';
+import type { Room } from './room.js';
+
+/** How long a peer has to answer a close frame before its socket is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Close code when the server shuts down: "service restart", clients reconnect (to another node). */
+export const CLOSE_SERVICE_RESTART = 1012;
+
+export interface ConnectionLimits {
+  readonly messagesPerSecond: number;
+  readonly maxBufferedBytes: number;
+}
+
+/** Who a connection is and what it may do. */
+export interface ConnectionIdentity {
+  readonly id: string;
+  readonly ws: WebSocket;
+  readonly docId: string;
+  readonly principal: Principal | undefined;
+  readonly access: Access;
+  readonly origin: string;
+  readonly log: Logger;
+}
+
+export class Connection {
+  /** False between a ping and its pong. */
+  alive = true;
+  /** Set once the server or the client started closing; nothing more is handled or sent. */
+  closed = false;
+  /** The code this server closed with (undefined when the client closed first). */
+  closeCode: number | undefined;
+  closeReason = '';
+  room: Room | undefined;
+  /** Awareness client ids this connection set, removed when it leaves. */
+  readonly controlledClients = new Set<number>();
+  private tokens: number;
+  private refilledAt = performance.now();
+  private queue: Promise<void> = Promise.resolve();
+  private killTimer: ReturnType<typeof setTimeout> | undefined;
+
+  readonly id: string;
+  readonly ws: WebSocket;
+  readonly docId: string;
+  readonly principal: Principal | undefined;
+  readonly access: Access;
+  /** The origin its changes are logged with: `<principal id>#<connection id>`. */
+  readonly origin: string;
+  readonly log: Logger;
+
+  constructor(
+    identity: ConnectionIdentity,
+    private readonly limits: ConnectionLimits,
+    private readonly metrics: ServerMetrics,
+  ) {
+    this.id = identity.id;
+    this.ws = identity.ws;
+    this.docId = identity.docId;
+    this.principal = identity.principal;
+    this.access = identity.access;
+    this.origin = identity.origin;
+    this.log = identity.log;
+    this.tokens = limits.messagesPerSecond;
+  }
+
+  /** A new connection id (random, so origins are unique across nodes). */
+  static newId(): string {
+    return randomBytes(6).toString('base64url');
+  }
+
+  /** Takes one message from the rate limit (a token bucket holding one second's worth); false when over it. */
+  take(): boolean {
+    const now = performance.now();
+    const rate = this.limits.messagesPerSecond;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Runs `task` after the tasks queued before it; a failure closes the connection with the error's code. */
+  enqueue(task: () => void | Promise<void>, onError: (error: unknown) => void): void {
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (error) {
+        onError(error);
+      }
+    });
+  }
+
+  /** Sends a message; a client whose send buffer is over the bound is disconnected (SLOW_CONSUMER). */
+  send(message: Uint8Array): boolean {
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.fail({
+        code: ErrorCode.SLOW_CONSUMER,
+        message: `send buffer over ${this.limits.maxBufferedBytes} bytes`,
+      });
+      return false;
+    }
+    this.ws.send(message, { binary: true }, (error) => {
+      if (error) this.log.debug({ err: error }, 'send failed');
+    });
+    return true;
+  }
+
+  /** Closes the connection because of an error: its close code is `closeCodeOf(code)`, its reason the code. */
+  fail(error: Pick<YStateError, 'code' | 'message'>): void {
+    if (this.closed) return;
+    this.metrics.errors.inc({ code: error.code });
+    const status = httpStatusOf(error.code);
+    const level = status >= 500 && error.code !== ErrorCode.SLOW_CONSUMER ? 'error' : 'info';
+    this.log[level]({ code: error.code }, `closing: ${error.message}`);
+    if (status === 401 || status === 403) this.send(encodePermissionDenied(error.message));
+    this.close(closeCodeOf(error.code), error.code);
+  }
+
+  /** Starts the closing handshake; a peer that does not finish it within a second is cut off. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.ws.close(code, reason);
+    this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    this.killTimer.unref();
+  }
+
+  /** Drops the socket at once (a dead peer cannot answer a close frame). */
+  terminate(reason: string): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.closeCode = 1006;
+      this.closeReason = reason;
+    }
+    this.ws.terminate();
+  }
+
+  /** Called once the socket closed. */
+  closedBy(code: number, reason: string): void {
+    clearTimeout(this.killTimer);
+    if (this.closeCode === undefined) {
+      this.closed = true;
+      this.closeCode = code;
+      this.closeReason = reason;
+    }
+  }
+}

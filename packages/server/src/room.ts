@@ -1,0 +1,234 @@
+/**
+ * A room: one document and this node's connections to it. It holds the document open in the
+ * engine, broadcasts every durable update to its connections, keeps the awareness of its clients
+ * (relayed to other nodes through the bus's signals, never logged).
+ */
+
+import type { Engine, LogEntry, StateDocument, SyncBus } from '@ystate/core';
+import * as decoding from 'lib0/decoding';
+import type { Logger } from 'pino';
+import {
+  Awareness,
+  applyAwarenessUpdate,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { Alerts } from './alerts.js';
+import { Connection } from './connection.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServerHooks } from './options.js';
+import {
+  encodeAwareness,
+  encodeQueryAwareness,
+  encodeSyncStep1,
+  encodeUpdate,
+  MessageType,
+} from './protocol.js';
+import { inSpanSync } from './tracing.js';
+
+/** What a room needs from its server. */
+export interface RoomContext {
+  readonly engine: Engine;
+  readonly bus: SyncBus | undefined;
+  readonly hooks: ServerHooks;
+  readonly metrics: ServerMetrics;
+  readonly alerts: Alerts;
+  readonly logger: Logger;
+}
+
+/** The transaction origin of awareness updates that came from another node. */
+const FROM_BUS = Symbol('from bus');
+
+interface AwarenessChanges {
+  added: number[];
+  updated: number[];
+  removed: number[];
+}
+
+export class Room {
+  readonly connections = new Set<Connection>();
+  readonly awareness: Awareness;
+  private readonly awarenessDoc = new Y.Doc();
+  private readonly stops: (() => void | Promise<void>)[] = [];
+  private readonly log: Logger;
+  /** The highest seq seen here (durable updates and bus entries), to notice gaps on the bus. */
+  private highestSeq = 0;
+  private closing: Promise<void> | undefined;
+  /** Client updates handed to the engine and not yet durable, by origin. */
+  private readonly receiving = new Map<string, number>();
+
+  private constructor(
+    readonly docId: string,
+    readonly doc: StateDocument,
+    private readonly ctx: RoomContext,
+  ) {
+    this.log = ctx.logger.child({ docId });
+    this.awareness = new Awareness(this.awarenessDoc);
+    this.awareness.setLocalState(null);
+    this.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  /** Opens the document in the engine and starts listening to its durable updates and the bus. */
+  static async open(docId: string, ctx: RoomContext): Promise<Room> {
+    const doc = await ctx.engine.open(docId);
+    const room = new Room(docId, doc, ctx);
+    try {
+      room.stops.push(await ctx.engine.onDurableUpdate(docId, room.onDurableUpdate));
+      const { bus } = ctx;
+      if (bus) room.stops.push(await bus.subscribe(docId, room.onBusEntries));
+      if (bus?.onSignal) {
+        room.stops.push(await bus.onSignal(docId, room.onSignal));
+        // Ask the other nodes for the awareness of their clients of this document.
+        room.signal(encodeQueryAwareness());
+      }
+    } catch (error) {
+      await room.close();
+      throw error;
+    }
+    room.log.debug('room opened');
+    return room;
+  }
+
+  /** Adds a connection: it gets sync step 1 and the current awareness states. */
+  join(connection: Connection): void {
+    this.connections.add(connection);
+    connection.room = this;
+    connection.send(encodeSyncStep1(Y.encodeStateVector(this.doc.ydoc)));
+    this.sendAwarenessTo(connection);
+  }
+
+  /** Removes a connection and the awareness states it set. */
+  leave(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    if (connection.controlledClients.size > 0) {
+      removeAwarenessStates(this.awareness, [...connection.controlledClients], null);
+    }
+  }
+
+  /** Applies an awareness update from a client (throws when it is malformed). */
+  applyAwareness(connection: Connection, update: Uint8Array): void {
+    applyAwarenessUpdate(this.awareness, update, connection);
+  }
+
+  /** Sends every awareness state this room knows to one connection. */
+  sendAwarenessTo(connection: Connection): void {
+    const clients = [...this.awareness.getStates().keys()];
+    if (clients.length === 0) return;
+    connection.send(encodeAwareness(encodeAwarenessUpdate(this.awareness, clients)));
+  }
+
+  /** Stops listening and lets go of the document. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const stop of this.stops.splice(0).reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          this.log.warn({ err: error }, 'stopping a room subscription failed');
+        }
+      }
+      this.awareness.off('update', this.onAwarenessUpdate);
+      this.awareness.destroy();
+      this.awarenessDoc.destroy();
+      this.ctx.engine.release(this.docId);
+      this.log.debug('room closed');
+    })();
+    return this.closing;
+  }
+
+  private readonly onDurableUpdate = (update: Uint8Array, seq: number, origin: string): void => {
+    this.highestSeq = Math.max(this.highestSeq, seq);
+    if (this.connections.size === 0) return;
+    const { hooks, metrics } = this.ctx;
+    const skip = this.senderOf(origin);
+    const recipients = this.connections.size - (skip === undefined ? 0 : 1);
+    if (hooks.beforeBroadcast) {
+      try {
+        hooks.beforeBroadcast({ docId: this.docId, update, seq, origin, recipients });
+      } catch (error) {
+        this.log.warn({ err: error, seq }, 'beforeBroadcast refused a broadcast');
+        return;
+      }
+    }
+    const message = encodeUpdate(update);
+    inSpanSync('ystate.broadcast', { 'ystate.doc_id': this.docId, 'ystate.seq': seq, recipients }, () => {
+      for (const connection of this.connections) {
+        if (connection !== skip && connection.send(message)) metrics.updatesOut.inc();
+      }
+    });
+  };
+
+  /** Runs a client's `engine.receive`, counting it as in flight for its origin until it settles. */
+  receive<T>(origin: string, receive: () => Promise<T>): Promise<T> {
+    this.receiving.set(origin, (this.receiving.get(origin) ?? 0) + 1);
+    return receive().finally(() => {
+      const left = (this.receiving.get(origin) ?? 1) - 1;
+      if (left === 0) this.receiving.delete(origin);
+      else this.receiving.set(origin, left);
+    });
+  }
+
+  /**
+   * The connection an update came from, when it certainly holds nothing else: the engine applies
+   * received updates in batches announced with the origin of the last one, so the sender is only
+   * skipped while no other origin has an update in flight (the others must get the batch).
+   */
+  private senderOf(origin: string): Connection | undefined {
+    if (this.receiving.size !== 1 || !this.receiving.has(origin)) return undefined;
+    for (const connection of this.connections) if (connection.origin === origin) return connection;
+    return undefined;
+  }
+
+  private readonly onBusEntries = (entries: readonly LogEntry[]): void => {
+    if (entries.length === 0) return;
+    const now = Date.now();
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    for (const entry of entries) {
+      const lag = Math.max(0, now - entry.time);
+      this.ctx.metrics.busLag.observe(lag / 1000);
+      this.ctx.alerts.observe('busLagMs', lag);
+      first = Math.min(first, entry.seq);
+      last = Math.max(last, entry.seq);
+    }
+    const known = Math.max(this.highestSeq, this.ctx.engine.seqOf(this.docId) ?? 0);
+    if (first > known + 1) this.ctx.metrics.busGaps.inc(first - known - 1);
+    this.highestSeq = Math.max(this.highestSeq, last);
+  };
+
+  private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown) => {
+    if (origin instanceof Connection) {
+      for (const client of added) origin.controlledClients.add(client);
+      for (const client of removed) origin.controlledClients.delete(client);
+    }
+    const changed = [...added, ...updated, ...removed];
+    const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
+    for (const connection of this.connections) connection.send(message);
+    if (origin !== FROM_BUS) this.signal(message);
+  };
+
+  /** Awareness from another node, or its question for ours. */
+  private readonly onSignal = (message: Uint8Array): void => {
+    try {
+      const decoder = decoding.createDecoder(message);
+      const type = decoding.readVarUint(decoder);
+      if (type === MessageType.awareness) {
+        applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), FROM_BUS);
+      } else if (type === MessageType.queryAwareness) {
+        const local = [...this.connections].flatMap((c) => [...c.controlledClients]);
+        if (local.length > 0) this.signal(encodeAwareness(encodeAwarenessUpdate(this.awareness, local)));
+      }
+    } catch (error) {
+      this.log.debug({ err: error }, 'ignored a malformed signal from another node');
+    }
+  };
+
+  private signal(message: Uint8Array): void {
+    const { bus } = this.ctx;
+    if (bus?.signal === undefined || this.closing) return;
+    bus.signal(this.docId, message).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'sending awareness to other nodes failed');
+    });
+  }
+}

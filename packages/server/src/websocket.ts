@@ -1,0 +1,380 @@
+/**
+ * The y-websocket endpoint: `ws://HOST:PORT/<docId>`. Upgrades are authorized before the handshake
+ * completes (a refusal still completes it, then closes with 4401/4403 so clients see the code);
+ * messages are checked for size and rate as they arrive and handled in order per connection; clients'
+ * updates go to `engine.receive` (never straight into the document).
+ */
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { addsNothing, ErrorCode, YStateError } from '@ystate/core';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import * as Y from 'yjs';
+import { selectProtocol } from './auth.js';
+import { CLOSE_SERVICE_RESTART, Connection, type ConnectionLimits } from './connection.js';
+import { toYStateError } from './http-util.js';
+import type { Access, Principal } from './options.js';
+import { encodeSyncStep2, invalidMessage, parseMessage } from './protocol.js';
+import { Room, type RoomContext } from './room.js';
+import { inSpan } from './tracing.js';
+
+/** Decides who may open a document (the server's auth, shared with HTTP). */
+export type WebSocketAuthorizer = (
+  request: IncomingMessage,
+  docId: string,
+  query: URLSearchParams,
+) => Promise<{ principal: Principal | undefined; access: Access }>;
+
+export interface WebSocketLimits extends ConnectionLimits {
+  readonly maxMessageBytes: number;
+  readonly pingIntervalMs: number;
+}
+
+export interface WebSocketContext extends RoomContext {
+  readonly limits: WebSocketLimits;
+  readonly authorize: WebSocketAuthorizer;
+  /** Called with each update latency (ms) when the log does not report its own append timings. */
+  readonly onUpdateLatency: (ms: number) => void;
+}
+
+/** A document's room, shared by the connections that asked for it while it opens. */
+interface RoomSlot {
+  readonly room: Promise<Room>;
+  members: number;
+}
+
+/** Longest docId accepted in a URL. */
+const MAX_DOC_ID_LENGTH = 1024;
+
+export class WebSocketEndpoint {
+  private readonly wss: WebSocketServer;
+  private readonly rooms = new Map<string, RoomSlot>();
+  private readonly roomsClosing = new Set<Promise<void>>();
+  private readonly connections = new Map<Connection, Promise<void>>();
+  private readonly slotOf = new WeakMap<Connection, RoomSlot>();
+  private readonly pingTimer: ReturnType<typeof setInterval>;
+  private closing = false;
+
+  constructor(private readonly ctx: WebSocketContext) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      // Frames over the limit (up to twice it) are read and answered with 4413; beyond that ws
+      // stops reading and closes with 1009 so a huge frame is never buffered.
+      maxPayload: ctx.limits.maxMessageBytes * 2,
+      handleProtocols: (offered) => selectProtocol(offered),
+    });
+    this.pingTimer = setInterval(() => this.ping(), ctx.limits.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Takes an HTTP upgrade request. */
+  async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (error) => this.ctx.logger.debug({ err: error }, 'upgrade socket error'));
+    if (this.closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const connectionId = Connection.newId();
+    let accepted: { docId: string; principal: Principal | undefined; access: Access } | undefined;
+    let refusal: YStateError | undefined;
+    try {
+      const { docId, query } = docIdOfUrl(request.url);
+      const { principal, access } = await this.ctx.authorize(request, docId, query);
+      await this.ctx.hooks.onConnect?.({ request, docId, connectionId, principal, access });
+      accepted = { docId, principal, access };
+    } catch (error) {
+      refusal = toYStateError(error);
+    }
+    if (socket.destroyed) return;
+    if (this.closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      if (accepted) this.accept(ws, connectionId, accepted.docId, accepted.principal, accepted.access);
+      else this.refuse(ws, connectionId, refusal as YStateError);
+    });
+  }
+
+  /** Stops taking messages, runs `flush`, then closes every connection with 1012 and every room. */
+  async close(flush: () => Promise<void>): Promise<void> {
+    this.closing = true;
+    clearInterval(this.pingTimer);
+    await flush();
+    for (const connection of this.connections.keys())
+      connection.close(CLOSE_SERVICE_RESTART, 'SERVICE_RESTART');
+    await Promise.all(this.connections.values());
+    await Promise.all(this.roomsClosing);
+    this.wss.close();
+  }
+
+  private refuse(ws: WebSocket, connectionId: string, error: YStateError): void {
+    const log = this.ctx.logger.child({ conn: connectionId });
+    const connection = new Connection(
+      { id: connectionId, ws, docId: '', principal: undefined, access: 'read', origin: '', log },
+      this.ctx.limits,
+      this.ctx.metrics,
+    );
+    ws.on('error', (err) => log.debug({ err }, 'websocket error'));
+    connection.fail(error);
+  }
+
+  private accept(
+    ws: WebSocket,
+    connectionId: string,
+    docId: string,
+    principal: Principal | undefined,
+    access: Access,
+  ): void {
+    const { ctx } = this;
+    const origin = `${principal?.id ?? 'anonymous'}#${connectionId}`;
+    const log = ctx.logger.child({ docId, conn: connectionId });
+    const connection = new Connection(
+      { id: connectionId, ws, docId, principal, access, origin, log },
+      ctx.limits,
+      ctx.metrics,
+    );
+    ctx.metrics.connections.inc();
+    log.debug({ access, principal: principal?.id }, 'connected');
+    const fail = (error: unknown) => connection.fail(toYStateError(error));
+    this.connections.set(
+      connection,
+      new Promise<void>((resolve) => {
+        ws.on('close', (code, reason) => {
+          this.onClose(connection, code, reason.toString());
+          resolve();
+        });
+      }),
+    );
+    ws.on('error', (error) => log.debug({ err: error }, 'websocket error'));
+    ws.on('pong', () => {
+      connection.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
+    connection.enqueue(async () => {
+      const room = await this.acquire(connection);
+      if (!connection.closed) room.join(connection);
+    }, fail);
+  }
+
+  private onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (connection.closed || this.closing) return;
+    const { limits } = this.ctx;
+    if (!connection.take()) {
+      connection.fail({
+        code: ErrorCode.RATE_LIMITED,
+        message: `more than ${limits.messagesPerSecond} messages per second`,
+      });
+      return;
+    }
+    const bytes = toBytes(data);
+    if (bytes.byteLength > limits.maxMessageBytes) {
+      connection.fail({
+        code: ErrorCode.MESSAGE_TOO_LARGE,
+        message: `a message of ${bytes.byteLength} bytes is over the limit of ${limits.maxMessageBytes}`,
+      });
+      return;
+    }
+    if (!isBinary) {
+      connection.fail(invalidMessage('text frames are not y-websocket messages'));
+      return;
+    }
+    const arrived = performance.now();
+    connection.enqueue(
+      () => this.handle(connection, bytes, arrived),
+      (error) => connection.fail(toYStateError(error)),
+    );
+  }
+
+  private async handle(connection: Connection, bytes: Uint8Array, arrived: number): Promise<void> {
+    const room = connection.room;
+    if (room === undefined) return;
+    const message = parseMessage(bytes);
+    switch (message.type) {
+      case 'syncStep1': {
+        let update: Uint8Array;
+        try {
+          update = Y.encodeStateAsUpdate(room.doc.ydoc, message.stateVector);
+        } catch (cause) {
+          throw invalidMessage('sync step 1 carries an invalid state vector', cause);
+        }
+        connection.send(encodeSyncStep2(update));
+        return;
+      }
+      case 'syncStep2':
+      case 'update':
+        await this.receive(connection, room, message.update, arrived);
+        return;
+      case 'awareness':
+        try {
+          room.applyAwareness(connection, message.update);
+        } catch (cause) {
+          throw invalidMessage('malformed awareness update', cause);
+        }
+        return;
+      case 'queryAwareness':
+        room.sendAwarenessTo(connection);
+        return;
+      case 'auth':
+        return;
+    }
+  }
+
+  /**
+   * A client's update: offered to `onChange`, then handed to the engine, which integrates, logs and
+   * announces it (not awaited: order is kept there).
+   */
+  private async receive(
+    connection: Connection,
+    room: Room,
+    update: Uint8Array,
+    arrived: number,
+  ): Promise<void> {
+    const { ctx } = this;
+    if (connection.access !== 'write') {
+      ctx.metrics.updatesIgnored.inc({ reason: 'read-only' });
+      connection.log.debug('ignored an update from a read-only connection');
+      return;
+    }
+    // Nothing new (a reconnecting client's sync step 2, a duplicate): no hook, nothing logged.
+    if (addsNothing(room.doc.ydoc, update)) {
+      ctx.metrics.updatesIgnored.inc({ reason: 'redundant' });
+      return;
+    }
+    if (ctx.hooks.onChange) {
+      await ctx.hooks.onChange({
+        transport: 'websocket',
+        docId: room.docId,
+        principal: connection.principal,
+        origin: connection.origin,
+        connectionId: connection.id,
+        update,
+      });
+    }
+    room
+      .receive(connection.origin, () =>
+        inSpan('ystate.receive', { 'ystate.doc_id': room.docId, 'ystate.bytes': update.byteLength }, () =>
+          ctx.engine.receive(room.docId, update, { origin: connection.origin }),
+        ),
+      )
+      .then(
+        () => {
+          const ms = performance.now() - arrived;
+          ctx.metrics.updatesIn.inc({ transport: 'websocket' });
+          ctx.metrics.updateLatency.observe(ms / 1000);
+          ctx.onUpdateLatency(ms);
+        },
+        (error: unknown) => {
+          // Refused (INVALID_UPDATE: Yjs could not integrate it; the log holds only what the
+          // document took in) or not logged: the client resends it when it resyncs after reconnecting.
+          connection.fail(toYStateError(error));
+        },
+      );
+  }
+
+  private async acquire(connection: Connection): Promise<Room> {
+    const { docId } = connection;
+    let slot = this.rooms.get(docId);
+    if (slot === undefined) {
+      const opening = Room.open(docId, this.ctx);
+      const created: RoomSlot = { room: opening, members: 0 };
+      slot = created;
+      this.rooms.set(docId, created);
+      opening.catch(() => {
+        if (this.rooms.get(docId) === created) this.rooms.delete(docId);
+      });
+    }
+    slot.members++;
+    this.slotOf.set(connection, slot);
+    return slot.room;
+  }
+
+  private onClose(connection: Connection, code: number, reason: string): void {
+    const { ctx } = this;
+    connection.closedBy(code, reason);
+    this.connections.delete(connection);
+    ctx.metrics.connections.dec();
+    connection.room?.leave(connection);
+    const slot = this.slotOf.get(connection);
+    if (slot !== undefined) {
+      slot.members--;
+      if (slot.members === 0) {
+        if (this.rooms.get(connection.docId) === slot) this.rooms.delete(connection.docId);
+        const closing = slot.room.then(
+          (room) => room.close(),
+          () => undefined,
+        );
+        this.roomsClosing.add(closing);
+        void closing.finally(() => this.roomsClosing.delete(closing));
+      }
+    }
+    connection.log.debug({ code: connection.closeCode, reason: connection.closeReason }, 'disconnected');
+    const { onDisconnect } = ctx.hooks;
+    if (onDisconnect) {
+      Promise.resolve()
+        .then(() =>
+          onDisconnect({
+            docId: connection.docId,
+            connectionId: connection.id,
+            principal: connection.principal,
+            code: connection.closeCode ?? code,
+            reason: connection.closeReason,
+          }),
+        )
+        .catch((error: unknown) => connection.log.warn({ err: error }, 'onDisconnect failed'));
+    }
+  }
+
+  /** Pings every connection; one that has not answered the previous ping is dropped. */
+  private ping(): void {
+    for (const connection of this.connections.keys()) {
+      if (!connection.alive) {
+        this.ctx.metrics.errors.inc({ code: 'PING_TIMEOUT' });
+        connection.log.info('no pong since the last ping: dropping the connection');
+        connection.terminate('PING_TIMEOUT');
+        continue;
+      }
+      connection.alive = false;
+      try {
+        connection.ws.ping();
+      } catch {
+        connection.terminate('PING_FAILED');
+      }
+    }
+  }
+}
+
+/** The docId and query of a WebSocket URL: the path after the leading slash, URL-decoded. */
+export function docIdOfUrl(url: string | undefined): { docId: string; query: URLSearchParams } {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const query = new URLSearchParams(q === -1 ? '' : raw.slice(q + 1));
+  let docId: string;
+  try {
+    docId = decodeURIComponent(path.replace(/^\//, ''));
+  } catch (cause) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: 'the URL path is not valid URL encoding',
+      cause,
+    });
+  }
+  if (docId === '')
+    throw new YStateError({ code: ErrorCode.INVALID_VALUE, message: 'the URL path names no document' });
+  if (docId.length > MAX_DOC_ID_LENGTH) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: `docIds are at most ${MAX_DOC_ID_LENGTH} characters`,
+    });
+  }
+  return { docId, query };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
