@@ -90,7 +90,9 @@ for (const dir of readdirSync(join(root, 'packages'), { withFileTypes: true })) 
         const name = /^(@ystate\/[^/]+|ystate)/.exec(specifier)[1];
         if (!declared.has(name)) fail(`(d) "${name}" is not in ${dir.name}/package.json dependencies`);
       } else if (dir.name === 'core' && !coreNodeOnly(inSrc) && !coreBrowserSafe(specifier)) {
-        fail('(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes behind a subpath export)');
+        fail(
+          '(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes behind a subpath export)',
+        );
       }
     }
   }

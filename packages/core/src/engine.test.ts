@@ -114,7 +114,7 @@ describe('Engine: persistence', () => {
 
   it('a refusal by the log (not an outage) is reported and not retried', async () => {
     class RefusingLog extends CountingLog {
-      override async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+      override async append(_docId: string, _entries: readonly EntryInput[]): Promise<LogEntry[]> {
         this.appends++;
         throw new YStateError({ code: ErrorCode.INVALID_VALUE, message: 'this store cannot hold that' });
       }

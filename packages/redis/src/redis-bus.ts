@@ -6,14 +6,7 @@
  * called once the channels are subscribed again, so the engine reads what it missed from the log.
  */
 
-import {
-  type BusListener,
-  EntryFlags,
-  ErrorCode,
-  type LogEntry,
-  type SyncBus,
-  YStateError,
-} from '@ystate/core';
+import { type BusListener, ErrorCode, type LogEntry, type SyncBus, YStateError } from '@ystate/core';
 import type { Cluster, Redis } from 'ioredis';
 import { isCluster } from './connection.js';
 import { decodeMessage, encodeMessage, numberedFrame, unavailable } from './frames.js';

@@ -1,0 +1,227 @@
+/**
+ * One feed per open document and engine, shared by every event stream of that document on this
+ * node. It keeps a mirror of the document built only from durable updates (`onDurableUpdate`),
+ * starting from the log's state at its head, so the mirror's JSON is exactly what the log holds
+ * at the seq the feed reports. Each update applied to the mirror yields the exact JSON Patch of
+ * that step; the feed collects them for one event-loop turn and hands the batch, coalesced and
+ * labelled with the last seq it covers, to its subscribers.
+ *
+ * Why not the live document's own change notifications: they are exact relative to the JSON of
+ * the live document, which already holds local writes that are not durable yet, so a stream that
+ * starts from that JSON would either miss or repeat changes. The mirror only ever holds what the
+ * log holds.
+ */
+
+import { type Engine, type Json, type PatchOperation, StateDocument } from '@ystate/core';
+import * as Y from 'yjs';
+import { coalescePatch } from './coalesce-patch.js';
+
+/** The coalesced operations of the durable updates of one event-loop turn, and the last seq they cover. */
+export interface FeedBatch {
+  readonly ops: readonly PatchOperation[];
+  readonly seq: number;
+}
+
+export interface FeedSubscriber {
+  onBatch(batch: FeedBatch): void;
+  /** The document was closed (the engine is closing, say): no more batches will come. */
+  onClose(): void;
+}
+
+export class DocumentFeed {
+  private readonly mirror: StateDocument;
+  private pending: PatchOperation[] = [];
+  private pendingSeq: number | undefined;
+  private scheduled: ReturnType<typeof setImmediate> | undefined;
+  private readonly subscribers = new Set<FeedSubscriber>();
+  private closed = false;
+  private readonly closeListeners: (() => void)[] = [];
+  /** The last seq the mirror holds (once the pending batch is flushed). */
+  private current: number;
+
+  private constructor(
+    readonly docId: string,
+    base: { seq: number; update: Uint8Array },
+    private readonly stopUpdates: () => void,
+    private readonly engine: Engine,
+  ) {
+    this.mirror = new StateDocument(docId);
+    Y.applyUpdate(this.mirror.ydoc, base.update);
+    this.current = base.seq;
+    this.mirror.onChange((change) => {
+      for (const op of change.ops) this.pending.push(op);
+    });
+    engine.registry.on('closed', this.onDocumentClosed);
+  }
+
+  /**
+   * Starts a feed: listens for durable updates (and lifecycle entries, which move the seq without
+   * necessarily changing state) first, then loads the log's state at its head.
+   */
+  static async open(engine: Engine, docId: string): Promise<DocumentFeed> {
+    const early: { update: Uint8Array | undefined; seq: number }[] = [];
+    let feed: DocumentFeed | undefined;
+    const stopUpdates = await engine.onDurableUpdate(docId, (update, seq) => {
+      if (feed) feed.take(update, seq);
+      else early.push({ update, seq });
+    });
+    let stopLifecycle: (() => void) | undefined;
+    const stop = () => {
+      stopUpdates();
+      stopLifecycle?.();
+    };
+    try {
+      stopLifecycle = await engine.onLifecycle(docId, {}, ({ seq }) => {
+        if (feed) feed.take(undefined, seq);
+        else early.push({ update: undefined, seq });
+      });
+      const head = await engine.log.head(docId);
+      const base = await engine.stateAt(docId, { seq: head });
+      feed = new DocumentFeed(docId, base, stop, engine);
+      // Updates announced while loading: those at or below the head are already in (Yjs applies
+      // an update once), the rest are new.
+      for (const { update, seq } of early) feed.take(update, seq);
+      feed.flush();
+      return feed;
+    } catch (error) {
+      stop();
+      throw error;
+    }
+  }
+
+  /** The seq the mirror's JSON reflects, after delivering whatever is pending. */
+  get seq(): number {
+    this.flush();
+    return this.current;
+  }
+
+  /** Delivers the pending batch now, then registers `subscriber`; returns the seq it starts at. */
+  subscribe(subscriber: FeedSubscriber): number {
+    this.flush();
+    if (this.closed) subscriber.onClose();
+    else this.subscribers.add(subscriber);
+    return this.current;
+  }
+
+  unsubscribe(subscriber: FeedSubscriber): void {
+    this.subscribers.delete(subscriber);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** The JSON at `pointer` as of `seq` (call right after `subscribe` or in `onBatch`), or undefined. */
+  valueAt(pointer: string): Json | undefined {
+    return this.mirror.get(pointer);
+  }
+
+  /** Delivers the pending batch to every subscriber (normally at the end of the event-loop turn). */
+  flush(): void {
+    if (this.scheduled !== undefined) {
+      clearImmediate(this.scheduled);
+      this.scheduled = undefined;
+    }
+    const seq = this.pendingSeq;
+    if (seq === undefined) return;
+    this.pendingSeq = undefined;
+    const ops = this.pending;
+    this.pending = [];
+    this.current = Math.max(this.current, seq);
+    const batch: FeedBatch = { ops: coalescePatch(ops), seq: this.current };
+    for (const subscriber of [...this.subscribers]) subscriber.onBatch(batch);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.engine.registry.off('closed', this.onDocumentClosed);
+    this.stopUpdates();
+    this.mirror.destroy();
+    const subscribers = [...this.subscribers];
+    this.subscribers.clear();
+    for (const subscriber of subscribers) subscriber.onClose();
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  /** Calls `listener` once the feed closes (at once if it has). */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  /** The registry closed the document (engine closing, say): the feed ends, and with it its streams. */
+  private readonly onDocumentClosed = (docId: string): void => {
+    if (docId === this.docId) this.close();
+  };
+
+  private take(update: Uint8Array | undefined, seq: number): void {
+    if (this.closed) return;
+    if (update !== undefined) Y.applyUpdate(this.mirror.ydoc, update);
+    this.pendingSeq = Math.max(this.pendingSeq ?? 0, seq);
+    // An engine commit announces all its updates in one synchronous run: flushing after the turn
+    // makes every batch end at a point where the mirror equals the log at the batch's seq.
+    this.scheduled ??= setImmediate(() => {
+      this.scheduled = undefined;
+      this.flush();
+    });
+  }
+}
+
+interface FeedEntry {
+  feed: Promise<DocumentFeed>;
+  holders: number;
+}
+
+/** Feeds by engine and docId, shared by reference count. */
+const feeds = new WeakMap<Engine, Map<string, FeedEntry>>();
+
+/** A hold on a document's feed. */
+export interface FeedHold {
+  feed: DocumentFeed;
+  /** Lets go of the feed; the last holder closes it (releasing the document). */
+  release(): void;
+}
+
+/** Opens (or joins) the feed of a document. */
+export async function acquireFeed(engine: Engine, docId: string): Promise<FeedHold> {
+  let byDoc = feeds.get(engine);
+  if (byDoc === undefined) {
+    byDoc = new Map();
+    feeds.set(engine, byDoc);
+  }
+  const docs = byDoc;
+  let entry = docs.get(docId);
+  if (entry === undefined) {
+    const created: FeedEntry = { feed: DocumentFeed.open(engine, docId), holders: 0 };
+    docs.set(docId, created);
+    created.feed.then(
+      // A feed the registry closed stays closed: later streams start a new one.
+      (feed) => feed.onClosed(() => docs.get(docId) === created && docs.delete(docId)),
+      () => docs.get(docId) === created && docs.delete(docId),
+    );
+    entry = created;
+  }
+  const held = entry;
+  held.holders++;
+  let feed: DocumentFeed;
+  try {
+    feed = await held.feed;
+  } catch (error) {
+    held.holders--;
+    throw error;
+  }
+  let released = false;
+  return {
+    feed,
+    release: () => {
+      if (released) return;
+      released = true;
+      held.holders--;
+      if (held.holders > 0) return;
+      if (docs.get(docId) === held) docs.delete(docId);
+      feed.close();
+    },
+  };
+}

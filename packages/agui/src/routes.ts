@@ -1,0 +1,191 @@
+/**
+ * The routes a ystate server mounts for AG-UI: `GET /api/docs/:docId/events` (the document's
+ * state events as SSE) and `POST /api/docs/:docId/agui` (the same as an AG-UI run for
+ * `@ag-ui/client`'s HttpAgent, or, with `proxy`, a run of an upstream agent on the document).
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { type BaseEvent, EventType, type RunAgentInput } from '@ag-ui/core';
+import type { Engine } from '@ystate/core';
+import { DocumentStream } from './document-stream.js';
+import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError } from './http.js';
+import { type AguiProxyOptions, aguiProxyRoute } from './proxy.js';
+import { parseRunAgentInput, type RunEnd, ystatePropsOf } from './run-input.js';
+
+export interface AguiRoutesOptions {
+  /** An `/agui` run ends (RUN_FINISHED) after this long without a change (default 30 s). */
+  idleMs?: number;
+  /** The most a run may ask for with `forwardedProps.ystate.idleMs` (default 10 min). */
+  maxIdleMs?: number;
+  /** An `/agui` run ends after this long whatever happens (default: no limit). */
+  maxRunMs?: number;
+  /** SSE keep-alive comment interval (default 15 s; 0 = none). */
+  heartbeatMs?: number;
+  /** Events held for a slow client before it is resynchronised with a snapshot (default 256). */
+  maxQueue?: number;
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Serve `POST /agui` as a proxy to an upstream AG-UI agent instead (see `aguiProxyRoute`). */
+  proxy?: Omit<AguiProxyOptions, 'maxBodyBytes' | 'heartbeatMs' | 'maxQueue' | 'onRunEnd'>;
+  /** Called when a run served over `/agui` ends. */
+  onRunEnd?: (end: RunEnd) => void;
+}
+
+const DEFAULT_BODY_BYTES = 1024 * 1024;
+
+/** The `/events` SSE route and the `/agui` run route (a subscription, or the proxy when configured). */
+export function aguiRoutes(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute[] {
+  const shared = {
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_BODY_BYTES,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+    ...(options.onRunEnd === undefined ? {} : { onRunEnd: options.onRunEnd }),
+  };
+  return [
+    eventsRoute(engine, options),
+    options.proxy ? aguiProxyRoute(engine, { ...options.proxy, ...shared }) : runRoute(engine, options),
+  ];
+}
+
+/** `GET /api/docs/:docId/events[?path=/a/b]`: STATE_SNAPSHOT, then STATE_DELTAs, as `text/event-stream`. */
+export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute {
+  return {
+    method: 'GET',
+    path: '/api/docs/:docId/events',
+    access: 'read',
+    async handler(req, res, ctx) {
+      let stream: DocumentStream;
+      try {
+        stream = await openStream(engine, ctx, pathOf(req), options);
+      } catch (error) {
+        sendError(res, error);
+        return;
+      }
+      const sink = new EventSink(res, { heartbeatMs: options.heartbeatMs ?? 15_000 });
+      const stop = AbortSignal.any([sink.clientGone, ctx.signal]);
+      const close = () => stream.close();
+      stop.addEventListener('abort', close, { once: true });
+      if (stop.aborted) close();
+      try {
+        sink.start();
+        for (let event = await stream.next(); event !== undefined; event = await stream.next()) {
+          if (!(await sink.send(event))) break;
+        }
+      } finally {
+        stop.removeEventListener('abort', close);
+        stream.close();
+        sink.end();
+      }
+    },
+  };
+}
+
+/**
+ * `POST /api/docs/:docId/agui` with a `RunAgentInput`: RUN_STARTED, the document's STATE_SNAPSHOT,
+ * its STATE_DELTAs as they happen, and RUN_FINISHED once the run has been idle for `idleMs`
+ * (`forwardedProps.ystate.idleMs` may ask for another value, 0 = right after the snapshot), after
+ * `maxRunMs`, or when the server shuts down. The input's `state` is ignored: the route only reads.
+ * The client aborting ends the run on the server side at once.
+ */
+export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute {
+  return {
+    method: 'POST',
+    path: '/api/docs/:docId/agui',
+    access: 'read',
+    async handler(req, res, ctx) {
+      let input: RunAgentInput;
+      let stream: DocumentStream;
+      let idleMs: number;
+      try {
+        input = parseRunAgentInput(await readJsonBody(req, options.maxBodyBytes ?? DEFAULT_BODY_BYTES));
+        const requested = ystatePropsOf(input);
+        idleMs = Math.min(requested.idleMs ?? options.idleMs ?? 30_000, options.maxIdleMs ?? 600_000);
+        stream = await openStream(engine, ctx, requested.path ?? pathOf(req), options);
+      } catch (error) {
+        sendError(res, error);
+        return;
+      }
+      const { threadId, runId } = input;
+      const sink = new EventSink(res, {
+        accept: req.headers.accept,
+        heartbeatMs: options.heartbeatMs ?? 15_000,
+      });
+      const deadline = new AbortController();
+      const timer =
+        options.maxRunMs === undefined ? undefined : setTimeout(() => deadline.abort(), options.maxRunMs);
+      const stop = AbortSignal.any([sink.clientGone, ctx.signal, deadline.signal]);
+      let detail = 'client';
+      try {
+        let open = await sink.send({ type: EventType.RUN_STARTED, threadId, runId });
+        while (open) {
+          const next = await nextOrIdle(stream, idleMs, stop);
+          if (next === 'idle' || next === undefined) {
+            detail = next === 'idle' ? 'idle' : deadline.signal.aborted ? 'max-duration' : 'server';
+            break;
+          }
+          for (const event of next) if (open) open = await sink.send(event);
+        }
+        if (sink.isOpen) await sink.send({ type: EventType.RUN_FINISHED, threadId, runId });
+      } finally {
+        clearTimeout(timer);
+        stream.close();
+        const reason = sink.clientGone.aborted ? 'aborted' : 'finished';
+        sink.end();
+        options.onRunEnd?.({
+          docId: ctx.docId,
+          threadId,
+          runId,
+          reason,
+          detail: reason === 'aborted' ? 'client' : detail,
+        });
+      }
+    },
+  };
+}
+
+function pathOf(req: IncomingMessage): string | undefined {
+  return new URL(req.url ?? '/', 'http://localhost').searchParams.get('path') ?? undefined;
+}
+
+function openStream(
+  engine: Engine,
+  ctx: RouteContext,
+  path: string | undefined,
+  options: AguiRoutesOptions,
+): Promise<DocumentStream> {
+  return DocumentStream.open(engine, ctx.docId, {
+    shareValues: true,
+    ...(path === undefined ? {} : { path }),
+    ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+  });
+}
+
+/** The events queued next, `idle` after `idleMs` without any, or undefined once `signal` aborts. */
+async function nextOrIdle(
+  stream: DocumentStream,
+  idleMs: number,
+  signal: AbortSignal,
+): Promise<BaseEvent[] | 'idle' | undefined> {
+  if (!stream.hasEvents && !signal.aborted) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        stream.ready(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, idleMs);
+        }),
+        new Promise<void>((resolve) => {
+          onAbort = resolve;
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+  if (signal.aborted || stream.isClosed) return undefined;
+  const events = stream.drain();
+  return events.length > 0 ? events : 'idle';
+}

@@ -1,0 +1,121 @@
+/** Opens the store `ystate serve` was asked for: the file log (default), Redis, or PostgreSQL. */
+
+import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
+import { openFileLog } from '@ystate/file';
+import { createPostgresStore } from '@ystate/postgres';
+import { createRedisStore } from '@ystate/redis';
+import type { Logger } from 'pino';
+import type { ServeConfig } from './serve-options.js';
+
+/** A log, the bus that goes with it (none for the single-node file log), and how to close both. */
+export interface OpenedStore {
+  readonly log: UpdateLog;
+  readonly bus: SyncBus | undefined;
+  /** For the start-up log: `file log in /srv/.ystate`, `redis at redis://host:6379`. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/** How long start-up waits for Redis to answer before giving up. */
+const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Opens the configured store; fails fast (with a clear message) when it cannot be reached. */
+export async function openStore(
+  config: Pick<ServeConfig, 'data' | 'redis' | 'postgres'>,
+  logger: Logger,
+): Promise<OpenedStore> {
+  if (config.postgres !== undefined) return openPostgres(config.postgres, logger);
+  if (config.redis !== undefined) return openRedis(config.redis, logger);
+  const log = await openFileLog({
+    dir: config.data,
+    fsync: 'always',
+    onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
+  }).catch((error: unknown) => {
+    if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
+      throw new YStateError({
+        code: error.code,
+        message: `${error.message} (one server per data directory; use --redis URL to run several)`,
+        cause: error,
+      });
+    }
+    throw error;
+  });
+  return { log, bus: undefined, description: `file log in ${config.data}`, close: () => log.close() };
+}
+
+async function openRedis(url: string, logger: Logger): Promise<OpenedStore> {
+  const shown = redactUrl(url);
+  // Until Redis has answered once, the first connection error fails the start (fast, with the
+  // reason); afterwards errors are logged and ioredis reconnects.
+  let failStart: ((error: unknown) => void) | undefined;
+  const store = createRedisStore({
+    redis: url,
+    onError: (error, context) => {
+      if (failStart !== undefined) failStart(error);
+      else logger.warn({ err: error, context }, 'redis error');
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      store.redis.ping(),
+      new Promise<never>((_, reject) => {
+        failStart = reject;
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${REDIS_CONNECT_TIMEOUT_MS / 1000} s`)),
+          REDIS_CONNECT_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (error) {
+    failStart = () => undefined;
+    // `quit` would wait in ioredis' offline queue through every retry: drop the connection now.
+    store.redis.disconnect();
+    void store.close().catch(() => undefined);
+    throw new YStateError({
+      code: ErrorCode.LOG_UNAVAILABLE,
+      message: `cannot reach Redis at ${shown}: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  failStart = undefined;
+  return { log: store.log, bus: store.bus, description: `redis at ${shown}`, close: () => store.close() };
+}
+
+async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
+  const shown = redactUrl(url);
+  let store: Awaited<ReturnType<typeof createPostgresStore>>;
+  try {
+    // Connects and migrates the schema: an unreachable server fails here, at start.
+    store = await createPostgresStore({
+      connectionString: url,
+      onError: (error, context) => logger.warn({ err: error, context }, 'postgres error'),
+    });
+  } catch (error) {
+    throw new YStateError({
+      code: ErrorCode.LOG_UNAVAILABLE,
+      message: `cannot use PostgreSQL at ${shown}: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  }
+  if (store.migrations.applied.length > 0) {
+    logger.info(
+      { applied: store.migrations.applied, version: store.migrations.version },
+      'migrated the schema',
+    );
+  }
+  return { log: store.log, bus: store.bus, description: `postgres at ${shown}`, close: () => store.close() };
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
