@@ -39,7 +39,11 @@ async function populate(log: UpdateLog, options: { prune?: boolean } = {}): Prom
     idleTimeoutMs: Number.POSITIVE_INFINITY,
     ...(options.prune ? { checkpointEvery: { entries: 5 }, retainEntries: 3 } : {}),
   });
-  for (let i = 0; i < 20; i++) await engine.write('projects/1', (tx) => tx.set(`/k${i % 4}`, i));
+  for (let i = 0; i < 20; i++) {
+    await engine.write('projects/1', (tx) => tx.set(`/k${i % 4}`, i));
+    // Checkpoints (and pruning) run in the background: wait for each, so every one is taken.
+    if (options.prune) await engine.flush();
+  }
   await engine.record('projects/1', { type: 'event', name: 'tool-output', data: { ok: true } });
   await engine.write('projects/2', (tx) => tx.set('/title', 'two'));
   await engine.write('other', (tx) => tx.set('/x', 1));

@@ -3,6 +3,8 @@
  * The writer sends each frame with seq 0 (one byte, at offset 2, since version and kind are one
  * byte each) and the append script splices in the seq it assigns, so stored frames are complete.
  * A bus message carries whole frames: `0x01`, varUint count, then each frame as varUint8Array.
+ * A signal (an ephemeral message such as awareness, on the document's signal channel) is `0x01`,
+ * the sending bus's id as varString, then the message bytes to the end.
  */
 
 import {
@@ -104,6 +106,39 @@ export function decodeMessage(message: Uint8Array, docId: string): LogEntry[] {
     });
   }
   return entries;
+}
+
+/** Version byte of a signal. */
+export const SIGNAL_VERSION = 1;
+
+/** Encodes a signal: `0x01`, the sender's id (varString), then the message bytes. */
+export function encodeSignal(sender: string, message: Uint8Array): Buffer {
+  const encoder = encoding.createEncoder();
+  encoding.writeUint8(encoder, SIGNAL_VERSION);
+  encoding.writeVarString(encoder, sender);
+  encoding.writeUint8Array(encoder, message);
+  const bytes = encoding.toUint8Array(encoder);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Decodes a signal into its sender and message (a view into `bytes`: copy it before handing it
+ * out); throws INVALID_MESSAGE for anything else.
+ */
+export function decodeSignal(bytes: Uint8Array, docId: string): { sender: string; message: Uint8Array } {
+  try {
+    const decoder = decoding.createDecoder(bytes);
+    const version = decoding.readUint8(decoder);
+    if (version !== SIGNAL_VERSION) throw new Error(`unknown signal version ${version}`);
+    const sender = decoding.readVarString(decoder);
+    return { sender, message: bytes.subarray(decoder.pos) };
+  } catch (cause) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_MESSAGE,
+      message: `not a valid signal for "${docId}": ${(cause as Error).message}`,
+      cause,
+    });
+  }
 }
 
 export function invalid(message: string): YStateError {

@@ -1,8 +1,9 @@
 /**
  * Key and channel names. In the ystate layout every key of a document is
  * `<prefix>{<docId>}:<part>`: the docId in a hash tag, so one document's keys (and its sharded
- * Pub/Sub channel) live in one cluster slot and one Lua script can touch them all. The y-redis
- * layout is y-redis 1.x's own: `<prefix><docId>:updates` and channel `<prefix><docId>`.
+ * Pub/Sub channels) live in one cluster slot and one Lua script can touch them all. The y-redis
+ * layout is y-redis 1.x's own: `<prefix><docId>:updates` and channel `<prefix><docId>`, plus a
+ * ystate-only signal channel `<prefix><docId>:ystate-signal` (y-redis 1.x has none).
  * Layout reference: docs/redis.md.
  */
 
@@ -24,8 +25,10 @@ export interface DocumentKeys {
   checkpoints: string;
   /** STRING with a PX expiry: the checkpoint lease, holding the holder's token. */
   lease: string;
-  /** Pub/Sub channel (sharded on a cluster). */
+  /** Pub/Sub channel of new entries (sharded on a cluster). */
   channel: string;
+  /** Pub/Sub channel of signals: ephemeral messages such as awareness, never stored (sharded on a cluster). */
+  signal: string;
 }
 
 /** The ystate-layout keys of `docId`. */
@@ -37,6 +40,7 @@ export function documentKeys(prefix: string, docId: string): DocumentKeys {
     checkpoints: `${stem}checkpoints`,
     lease: `${stem}lease`,
     channel: `${stem}channel`,
+    signal: `${stem}signal`,
   };
 }
 
@@ -65,10 +69,20 @@ export interface YRedisKeys {
   updates: string;
   /** Channel y-redis publishes the list length on (`<name>`). */
   channel: string;
+  /**
+   * ystate's own signal channel (`<name>:ystate-signal`): y-redis 1.x has no awareness channel,
+   * so only ystate nodes use it. It is the entries channel of a document named
+   * `<name>:ystate-signal`; one bus refuses to use both.
+   */
+  signal: string;
 }
 
 export function yRedisKeys(prefix: string, docId: string): YRedisKeys {
-  return { updates: `${prefix}${docId}:updates`, channel: `${prefix}${docId}` };
+  return {
+    updates: `${prefix}${docId}:updates`,
+    channel: `${prefix}${docId}`,
+    signal: `${prefix}${docId}:ystate-signal`,
+  };
 }
 
 export function yRedisKeyPattern(prefix: string): string {

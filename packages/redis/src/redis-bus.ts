@@ -1,15 +1,32 @@
 /**
  * `RedisSyncBus`: entries between nodes over Redis Pub/Sub (sharded Pub/Sub on a cluster). One
- * subscriber connection per node (per master on a cluster) carries every document's channel;
- * a channel is subscribed when a document gets its first listener and unsubscribed when it loses
+ * subscriber connection per node (per master on a cluster) carries every document's channels:
+ * its entries channel and its signal channel (ephemeral messages such as awareness, never
+ * logged). A channel is subscribed when it gets its first listener and unsubscribed when it loses
  * its last. After the subscriber connection drops and comes back, `onReconnect` listeners are
  * called once the channels are subscribed again, so the engine reads what it missed from the log.
  */
 
-import { type BusListener, ErrorCode, type LogEntry, type SyncBus, YStateError } from '@ystate/core';
+import { randomBytes } from 'node:crypto';
+import {
+  type BusListener,
+  ErrorCode,
+  type LogEntry,
+  type SignalListener,
+  type SyncBus,
+  YStateError,
+} from '@ystate/core';
 import type { Cluster, Redis } from 'ioredis';
 import { isCluster } from './connection.js';
-import { decodeMessage, encodeMessage, numberedFrame, unavailable } from './frames.js';
+import {
+  decodeMessage,
+  decodeSignal,
+  encodeMessage,
+  encodeSignal,
+  invalid,
+  numberedFrame,
+  unavailable,
+} from './frames.js';
 import {
   checkDocId,
   checkPrefix,
@@ -34,31 +51,46 @@ export interface RedisSyncBusOptions {
   maxFetch?: number;
 }
 
-interface Listening {
-  readonly listener: BusListener;
+/** What a channel carries: a document's entries, or its signals. */
+type ChannelKind = 'entries' | 'signals';
+
+interface ListenerOf {
+  entries: BusListener;
+  signals: SignalListener;
 }
 
-interface Channel {
+interface Listening<K extends ChannelKind> {
+  readonly listener: ListenerOf[K];
+}
+
+/** One Pub/Sub channel this bus listens to, reference counted by its listeners. */
+interface Channel<K extends ChannelKind = ChannelKind> {
+  readonly kind: K;
   readonly docId: string;
   readonly name: string;
-  readonly listeners: Set<Listening>;
+  readonly listeners: Set<Listening<K>>;
   subscribed: boolean;
   /** Subscribe/unsubscribe calls of this channel, one after another. */
   op: Promise<void>;
-  /** y-redis layout: fetches of published updates, in message order. */
+  /** y-redis layout, entries: fetches of published updates, in message order. */
   fetch: Promise<void>;
-  /** y-redis layout: the highest seq delivered so far. */
+  /** y-redis layout, entries: the highest seq delivered so far. */
   delivered: number;
 }
+
+type AnyChannel = Channel<'entries'> | Channel<'signals'>;
 
 /** A `SyncBus` on Redis Pub/Sub. */
 export class RedisSyncBus implements SyncBus {
   readonly prefix: string;
   readonly layout: RedisLayout;
+  /** This bus's id in the signals it sends, so that it skips its own. */
+  readonly senderId = randomBytes(8).toString('hex');
   private readonly redis: Redis | Cluster;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly maxFetch: number;
-  private readonly channels = new Map<string, Channel>();
+  /** Channel name → channel, of both kinds. */
+  private readonly channels = new Map<string, AnyChannel>();
   private readonly reconnectListeners = new Set<() => void>();
   private subscriber: Promise<Subscriber> | undefined;
   private closed = false;
@@ -77,7 +109,6 @@ export class RedisSyncBus implements SyncBus {
     this.assertOpen();
     checkDocId(docId);
     if (entries.length === 0) return;
-    const channel = this.channelOf(docId);
     let message: Buffer | string;
     if (this.layout === 'y-redis') {
       // y-redis announces the new list length; receivers read the list.
@@ -85,45 +116,31 @@ export class RedisSyncBus implements SyncBus {
     } else {
       message = encodeMessage(entries.map(numberedFrame));
     }
-    try {
-      if (this.layout === 'ystate' && isCluster(this.redis)) await this.redis.spublish(channel, message);
-      else await this.redis.publish(channel, message);
-    } catch (cause) {
-      throw unavailable(cause, `publishing to "${docId}"`);
-    }
+    await this.send(this.channelOf('entries', docId), message, `publishing to "${docId}"`);
   }
 
   async subscribe(docId: string, listener: BusListener): Promise<() => Promise<void>> {
+    return this.listen('entries', docId, listener, `subscribing to "${docId}"`);
+  }
+
+  /**
+   * Sends an ephemeral message (y-websocket awareness, say) to the other nodes' signal listeners
+   * of the document, never to this bus's own. Not logged; lost for nodes whose subscriber
+   * connection is down at the time.
+   */
+  async signal(docId: string, message: Uint8Array): Promise<void> {
     this.assertOpen();
     checkDocId(docId);
-    const name = this.channelOf(docId);
-    let channel = this.channels.get(name);
-    if (channel === undefined) {
-      channel = {
-        docId,
-        name,
-        listeners: new Set(),
-        subscribed: false,
-        op: Promise.resolve(),
-        fetch: Promise.resolve(),
-        delivered: 0,
-      };
-      this.channels.set(name, channel);
-    }
-    const listening: Listening = { listener };
-    channel.listeners.add(listening);
-    try {
-      await this.reconcile(channel);
-    } catch (cause) {
-      channel.listeners.delete(listening);
-      this.reconcile(channel).catch((error) => this.onError(error, `unsubscribing "${docId}"`));
-      throw unavailable(cause, `subscribing to "${docId}"`);
-    }
-    const subscribed = channel;
-    return async () => {
-      if (!subscribed.listeners.delete(listening) || this.closed) return;
-      await this.reconcile(subscribed);
-    };
+    if (!(message instanceof Uint8Array)) throw invalid('signal: the message must be a Uint8Array');
+    await this.send(
+      this.channelOf('signals', docId),
+      encodeSignal(this.senderId, message),
+      `signalling "${docId}"`,
+    );
+  }
+
+  async onSignal(docId: string, listener: SignalListener): Promise<() => Promise<void>> {
+    return this.listen('signals', docId, listener, `listening for signals of "${docId}"`);
   }
 
   onReconnect(listener: () => void): () => void {
@@ -146,10 +163,68 @@ export class RedisSyncBus implements SyncBus {
     if (subscriber) await (await subscriber.catch(() => undefined))?.close();
   }
 
-  private channelOf(docId: string): string {
-    return this.layout === 'ystate'
-      ? documentKeys(this.prefix, docId).channel
-      : yRedisKeys(this.prefix, docId).channel;
+  private channelOf(kind: ChannelKind, docId: string): string {
+    const keys = this.layout === 'ystate' ? documentKeys(this.prefix, docId) : yRedisKeys(this.prefix, docId);
+    return kind === 'entries' ? keys.channel : keys.signal;
+  }
+
+  /** PUBLISH (SPUBLISH in the ystate layout on a cluster: the channel stays on its shard). */
+  private async send(channel: string, message: Buffer | string, what: string): Promise<void> {
+    try {
+      if (this.layout === 'ystate' && isCluster(this.redis)) await this.redis.spublish(channel, message);
+      else await this.redis.publish(channel, message);
+    } catch (cause) {
+      throw unavailable(cause, what);
+    }
+  }
+
+  /**
+   * Adds a listener to a document's channel of `kind`, subscribing the channel for its first
+   * listener. Resolves, once subscribed, with the function that removes the listener again (and
+   * unsubscribes the channel after its last).
+   */
+  private async listen<K extends ChannelKind>(
+    kind: K,
+    docId: string,
+    listener: ListenerOf[K],
+    what: string,
+  ): Promise<() => Promise<void>> {
+    this.assertOpen();
+    checkDocId(docId);
+    const name = this.channelOf(kind, docId);
+    // A channel's kind follows from its name, except for the collision refused below.
+    let channel = this.channels.get(name) as Channel<K> | undefined;
+    if (channel === undefined) {
+      channel = {
+        kind,
+        docId,
+        name,
+        listeners: new Set(),
+        subscribed: false,
+        op: Promise.resolve(),
+        fetch: Promise.resolve(),
+        delivered: 0,
+      };
+      this.channels.set(name, channel as AnyChannel);
+    } else if (channel.kind !== kind) {
+      // Only in the y-redis layout: "<name>:ystate-signal" is also a document's entries channel.
+      throw invalid(
+        `${what}: channel "${name}" already carries the ${channel.kind} of "${channel.docId}" on this bus`,
+      );
+    }
+    const listening: Listening<K> = { listener };
+    channel.listeners.add(listening);
+    try {
+      await this.reconcile(channel);
+    } catch (cause) {
+      channel.listeners.delete(listening);
+      this.reconcile(channel).catch((error) => this.onError(error, `unsubscribing "${name}"`));
+      throw unavailable(cause, what);
+    }
+    return async () => {
+      if (!channel.listeners.delete(listening) || this.closed) return;
+      await this.reconcile(channel);
+    };
   }
 
   /** Brings the channel's subscription in line with its listeners, one change at a time. */
@@ -208,6 +283,10 @@ export class RedisSyncBus implements SyncBus {
   private receive(name: string, message: Buffer): void {
     const channel = this.channels.get(name);
     if (channel === undefined || channel.listeners.size === 0) return;
+    if (channel.kind === 'signals') {
+      this.receiveSignal(channel, message);
+      return;
+    }
     if (this.layout === 'y-redis') {
       this.fetchAnnounced(channel, message.toString());
       return;
@@ -223,8 +302,30 @@ export class RedisSyncBus implements SyncBus {
     this.deliver(channel, entries);
   }
 
+  private receiveSignal(channel: Channel<'signals'>, bytes: Buffer): void {
+    let signal: ReturnType<typeof decodeSignal>;
+    try {
+      signal = decodeSignal(bytes, channel.docId);
+    } catch (error) {
+      this.onError(error, `signal for "${channel.docId}"`);
+      return;
+    }
+    // Redis echoes what this bus published to its own subscription: skip it.
+    if (signal.sender === this.senderId) return;
+    for (const target of [...channel.listeners]) {
+      // Removed by an earlier listener of this delivery: nothing more arrives.
+      if (!channel.listeners.has(target)) continue;
+      try {
+        // Each listener gets its own copy (the message is a view into the socket's buffer).
+        target.listener(new Uint8Array(signal.message));
+      } catch (error) {
+        this.onError(error, `signal listener of "${channel.docId}"`);
+      }
+    }
+  }
+
   /** y-redis announces a list length: fetch the updates this bus has not delivered yet. */
-  private fetchAnnounced(channel: Channel, announced: string): void {
+  private fetchAnnounced(channel: Channel<'entries'>, announced: string): void {
     const key = yRedisKeys(this.prefix, channel.docId).updates;
     channel.fetch = channel.fetch
       .then(async () => {
@@ -243,7 +344,7 @@ export class RedisSyncBus implements SyncBus {
       .catch((error) => this.onError(error, `fetching updates of "${channel.docId}"`));
   }
 
-  private deliver(channel: Channel, entries: readonly LogEntry[]): void {
+  private deliver(channel: Channel<'entries'>, entries: readonly LogEntry[]): void {
     const targets = [...channel.listeners];
     for (const target of targets) {
       // Unsubscribed by an earlier listener of this delivery: nothing more arrives.

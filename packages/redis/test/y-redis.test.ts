@@ -117,6 +117,47 @@ describe('y-redis layout: a ystate node and a y-redis RedisPersistence share a l
   });
 });
 
+describe('y-redis layout: signals', () => {
+  it("travel between ystate nodes on a ystate-only channel, since y-redis 1.x has none; y-redis's own channel stays quiet", async () => {
+    const name = uniquePrefix('aware').slice(0, -1);
+    const persistence = yRedis();
+    const ydoc = new Y.Doc();
+    await persistence.bindState(name, ydoc).synced;
+    const [one, two] = [store('y-redis'), store('y-redis')];
+    const heard: number[][] = [];
+    const ownEcho: number[][] = [];
+    await two.bus.onSignal!(name, (message) => heard.push([...message]));
+    await one.bus.onSignal!(name, (message) => ownEcho.push([...message]));
+    // What goes over which channel, as any Redis client sees it.
+    const raw = new Redis({ host: server().host, port: server().port });
+    cleanups.push(() => raw.quit());
+    const seen: string[] = [];
+    raw.on('message', (channel: string) => seen.push(channel));
+    await raw.subscribe(name, `${name}:ystate-signal`);
+
+    await one.bus.signal!(name, Uint8Array.of(7, 8));
+    await eventually(() => heard.length === 1, 5_000, 'the signal at the other node');
+    expect(heard).toEqual([[7, 8]]);
+    await two.bus.signal!(name, Uint8Array.of(9));
+    await eventually(() => ownEcho.length === 1, 5_000, 'the answer');
+    expect(ownEcho).toEqual([[9]]);
+    await eventually(() => seen.length === 2, 5_000, 'the raw subscriber');
+    expect(seen).toEqual([`${name}:ystate-signal`, `${name}:ystate-signal`]);
+    // Nothing was written to the list y-redis reads.
+    const commands = new Redis({ host: server().host, port: server().port });
+    cleanups.push(() => commands.quit());
+    expect(await commands.llen(`${name}:updates`)).toBe(0);
+  });
+
+  it("refuses to use one channel for both a document's signals and another document's entries", async () => {
+    const name = uniquePrefix('clash').slice(0, -1);
+    const node = store('y-redis');
+    await node.bus.subscribe(`${name}:ystate-signal`, () => undefined);
+    const refused = await node.bus.onSignal!(name, () => undefined).catch((error: unknown) => error);
+    expect(isYStateError(refused, ErrorCode.INVALID_VALUE)).toBe(true);
+  });
+});
+
 describe('importYRedisDocument', () => {
   it('turns a y-redis document into a ystate log: same updates in order, a checkpoint at the head, same JSON', async () => {
     const name = uniquePrefix('legacy').slice(0, -1);
