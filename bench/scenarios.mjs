@@ -1,2 +1,2 @@
 /** The scenarios `npm run bench` runs, in order: each is `bench/<name>.mjs`. */
-export const scenarios = ['trace-load'];
+export const scenarios = ['trace-load', 'redis-append'];

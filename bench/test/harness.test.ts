@@ -10,13 +10,14 @@ import { scenarios } from '../scenarios.mjs';
 
 // Runs every scenario at smoke size as a user would (`node bench/<name>.mjs --size smoke`, against
 // the built packages: `npm test` builds first), proving the harness works without the full sizes.
+// redis-append starts its own redis-server and runs redis-benchmark: both must be on the PATH.
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 const out = await mkdtemp(join(tmpdir(), 'ystate-bench-test-'));
 afterAll(() => rm(out, { recursive: true, force: true }));
 
 interface Results {
   params: Record<string, unknown>;
-  variants: { samples: Record<string, unknown>[] }[];
+  variants: { role: string; samples: Record<string, unknown>[] }[];
 }
 
 /** What a scenario's results must show beyond the common fields. */
@@ -25,6 +26,19 @@ const scenarioChecks: Record<string, (results: Results) => void> = {
     expect(results.params).toMatchObject({ edits: 5_000, entries: 5_001 });
     // Each sample compared the loaded text with the expected one (a mismatch fails the run).
     for (const variant of results.variants) {
+      expect(variant.samples.every((sample) => sample.verified === true)).toBe(true);
+    }
+  },
+  'redis-append': (results) => {
+    expect(results.params).toMatchObject({ appends: 800, documents: 16, appendsPerDocument: 50 });
+    const byRole = (role: string) => results.variants.filter((variant) => variant.role === role);
+    // The redis-benchmark ceiling is measured in the same run; each sample's share is taken against it.
+    expect(byRole('ceiling')).toHaveLength(1);
+    for (const variant of results.variants) {
+      for (const sample of variant.samples) expect(sample.shareOfCeiling).toBeGreaterThan(0);
+    }
+    // Each sample of ours and the peer rebuilt the expected text from what Redis stored.
+    for (const variant of [...byRole('ours'), ...byRole('peer')]) {
       expect(variant.samples.every((sample) => sample.verified === true)).toBe(true);
     }
   },
