@@ -8,6 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  copyEntry,
   type EntryInput,
   ErrorCode,
   type LogEntry,
@@ -100,7 +101,8 @@ export class RedisUpdateLog implements UpdateLog {
     } catch (cause) {
       throw unavailable(cause, `appending ${frames.length} entries to "${docId}"`);
     }
-    return entries.map((entry, i) => copyEntry(entry, first + i));
+    // Stored copies that own their payloads (callers may reuse their buffers).
+    return entries.map((entry, i) => copyEntry({ ...entry, seq: first + i }));
   }
 
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
@@ -251,18 +253,4 @@ export class RedisUpdateLog implements UpdateLog {
     if (this.closed)
       throw new YStateError({ code: ErrorCode.DOCUMENT_CLOSED, message: 'the update log is closed' });
   }
-}
-
-/** The entry as stored at `seq`, owning its payload (callers may reuse their buffers). */
-export function copyEntry(entry: EntryInput, seq: number): LogEntry {
-  const copy: LogEntry = {
-    seq,
-    kind: entry.kind,
-    time: entry.time,
-    origin: entry.origin,
-    flags: entry.flags,
-    payload: new Uint8Array(entry.payload),
-  };
-  if (entry.keyId !== undefined) copy.keyId = entry.keyId;
-  return copy;
 }
