@@ -23,11 +23,11 @@ const LEVEL_COLORS: Record<number, string> = {
 /** Fields every record has, not repeated on the pretty line. */
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 
-/** Creates the process logger writing synchronously to stdout (so nothing is lost at exit). */
+/** Creates the process logger, by default writing synchronously to stdout (so nothing is lost at exit). */
 export function createLogger(
   level: LogLevel,
   format: LogFormat,
-  out: NodeJS.WriteStream = process.stdout,
+  out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
 ): Logger {
   const options = { level, base: { pid: process.pid } };
   // A reader that went away (`ystate serve | head`) must not take the server down with it.

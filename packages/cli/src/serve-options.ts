@@ -1,15 +1,29 @@
 /**
- * The options of `ystate serve`: each one can come from a flag, a `YSTATE_*` environment variable
- * or a key of the JSON config file, in that order of precedence, else its default. Every value is
- * validated, and an error names where the bad value came from.
+ * The options of `ystate serve`: the shared store options plus the server's own, each from a flag,
+ * a `YSTATE_*` environment variable or a key of the JSON config file, in that order of
+ * precedence, else its default (the machinery is options.ts). The config file's keys are those of
+ * serve; every other command reads its store keys from the same file.
  */
 
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ErrorCode, YStateError } from '@ystate/core';
 import type { AlertThresholds, ServerLimits } from '@ystate/server';
 import { z } from 'zod';
+import {
+  type CommandSpec,
+  configKeysOf,
+  formatRows,
+  nonEmptyString,
+  type OptionSource,
+  optionRows,
+  parseCommand,
+  STORE_OPTIONS,
+  storeConfigOf,
+  usageError,
+  type ValueOption,
+  wholeNumber,
+} from './options.js';
+
+export type { OptionSource } from './options.js';
+export { usageError } from './options.js';
 
 /** Log levels, as pino names them. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -36,40 +50,49 @@ export interface ServeConfig {
   limits: ServerLimits | undefined;
   /** Alert thresholds (config file only: `"alerts": { "appendLatencyMs": … }`). */
   alerts: AlertThresholds | undefined;
+  /** Scheduled backups: every this many milliseconds (undefined: none). */
+  backupEvery: number | undefined;
+  /** Absolute directory the scheduled backups are written to. */
+  backupDir: string | undefined;
+  /** How many scheduled backups to keep, newest first (undefined: all). */
+  backupKeep: number | undefined;
   /** The config file that was read, if any (absolute). */
   configFile: string | undefined;
 }
-
-/** Where an option's value came from, for error messages and the start-up log. */
-export type OptionSource = 'flag' | 'env' | 'config' | 'default';
 
 /** What `parseServeArgs` found: either a request for help or a configuration. */
 export type ServeInvocation =
   | { help: true }
   | { help: false; config: ServeConfig; sources: Record<OptionKey, OptionSource> };
 
-const portSchema = z
-  .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number)])
-  .pipe(z.number().int('expected a whole number').min(0).max(65535));
-const nonEmpty = z.string().trim().min(1, 'expected a non-empty string');
-const urlWithScheme = (schemes: readonly string[]) =>
-  nonEmpty.refine(
-    (value) => {
-      try {
-        return schemes.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
-  );
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Every option: its flag, environment variable, config key, schema, default and help line. */
+/** A duration such as `30s`, `15m`, `1h`, `1.5h` or `1d`, in milliseconds (at least one second). */
+export const durationSchema = z
+  .string()
+  .trim()
+  .transform((text, context) => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
+    const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : NaN;
+    if (!Number.isFinite(ms)) {
+      context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 1h or 1d' });
+      return z.NEVER;
+    }
+    if (ms < 1000) {
+      context.addIssue({ code: 'custom', message: 'expected at least 1s' });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+
+const nonEmpty = nonEmptyString;
+
+/** Every option of serve: its flag, environment variable, config key, schema, default and help line. */
 const OPTIONS = {
   port: {
     env: 'YSTATE_PORT',
     value: 'N',
-    schema: portSchema,
+    schema: wholeNumber(0, 65535),
     fallback: 1234,
     help: 'TCP port to listen on (0 picks a free port)',
   },
@@ -80,27 +103,7 @@ const OPTIONS = {
     fallback: '127.0.0.1',
     help: 'interface to bind; 0.0.0.0 (or ::) to accept connections from other machines',
   },
-  data: {
-    env: 'YSTATE_DATA',
-    value: 'DIR',
-    schema: nonEmpty,
-    fallback: './.ystate',
-    help: 'directory of the embedded file log (not used with --redis or --postgres)',
-  },
-  redis: {
-    env: 'YSTATE_REDIS',
-    value: 'URL',
-    schema: urlWithScheme(['redis:', 'rediss:']),
-    fallback: undefined,
-    help: 'store the log in Redis and sync nodes through it (redis://[user:pass@]host:port[/db])',
-  },
-  postgres: {
-    env: 'YSTATE_POSTGRES',
-    value: 'URL',
-    schema: urlWithScheme(['postgres:', 'postgresql:']),
-    fallback: undefined,
-    help: 'store the log in PostgreSQL and sync nodes through LISTEN/NOTIFY (postgres://user:pass@host:port/db)',
-  },
+  ...STORE_OPTIONS,
   'auth-secret': {
     env: 'YSTATE_AUTH_SECRET',
     value: 'SECRET',
@@ -122,7 +125,31 @@ const OPTIONS = {
     fallback: undefined,
     help: 'pretty | json (default: pretty on a terminal, json otherwise)',
   },
-} as const;
+  'backup-every': {
+    env: 'YSTATE_BACKUP_EVERY',
+    value: 'DURATION',
+    schema: durationSchema,
+    fallback: undefined,
+    help: 'write a backup archive this often (30s, 15m, 1h, 1d); needs --backup-dir',
+  },
+  'backup-dir': {
+    env: 'YSTATE_BACKUP_DIR',
+    value: 'DIR',
+    schema: nonEmpty,
+    fallback: undefined,
+    path: true,
+    help: 'directory of the scheduled backups (created when missing)',
+  },
+  'backup-keep': {
+    env: 'YSTATE_BACKUP_KEEP',
+    value: 'N',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'keep only the newest N scheduled backups (default: keep all)',
+  },
+} as const satisfies Record<string, ValueOption>;
+
+export type OptionKey = keyof typeof OPTIONS;
 
 const positiveInt = z.number().int().positive();
 const positive = z.number().positive();
@@ -143,28 +170,19 @@ const FILE_ONLY = {
 } as const;
 type FileOnlyKey = keyof typeof FILE_ONLY;
 
-export type OptionKey = keyof typeof OPTIONS;
-type OptionValue<K extends OptionKey> = z.output<(typeof OPTIONS)[K]['schema']>;
+/** Every key a config file may hold; every command accepts the same file. */
+export const CONFIG_FILE_KEYS: readonly string[] = [...configKeysOf(OPTIONS), ...Object.keys(FILE_ONLY)];
 
-/** The config file key of an option: camelCase of its flag (`auth-secret` → `authSecret`). */
-const configKeyOf = (key: OptionKey): string => key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
-const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
-const CONFIG_KEYS = new Map<string, OptionKey | FileOnlyKey>([
-  ...OPTION_KEYS.map((key) => [configKeyOf(key), key] as const),
-  ['limits', 'limits'],
-  ['alerts', 'alerts'],
-]);
+const SPEC: CommandSpec<typeof OPTIONS, never> = {
+  name: 'serve',
+  options: OPTIONS,
+  switches: {},
+  positionals: { names: [], required: 0 },
+  configKeys: CONFIG_FILE_KEYS,
+};
 
 /** `ystate serve --help`. */
 export function serveUsage(): string {
-  const rows = OPTION_KEYS.map((key) => {
-    const option = OPTIONS[key];
-    const fallback = option.fallback === undefined ? '' : ` (default ${option.fallback})`;
-    return [`  --${key} ${option.value}`, `${option.help}${fallback}; env ${option.env}`];
-  });
-  rows.push(['  --config FILE', 'JSON file with any of the keys below; env YSTATE_CONFIG']);
-  rows.push(['  -h, --help', 'print this help']);
-  const width = Math.max(...rows.map(([left]) => left!.length)) + 2;
   return [
     'Usage: ystate serve [options]',
     '',
@@ -172,9 +190,13 @@ export function serveUsage(): string {
     '/healthz, /readyz, /metrics, and a demo page at /.',
     '',
     'Options (precedence: flag > environment > config file > default):',
-    ...rows.map(([left, right]) => left!.padEnd(width) + right),
+    ...formatRows([
+      ...optionRows(OPTIONS),
+      ['  --config FILE', 'JSON file with any of the keys below; env YSTATE_CONFIG'],
+      ['  -h, --help', 'print this help'],
+    ]),
     '',
-    `Config file keys: ${[...CONFIG_KEYS.keys()].join(', ')}.`,
+    `Config file keys: ${CONFIG_FILE_KEYS.join(', ')}.`,
     'Config-file only: "limits" { maxMessageBytes, messagesPerSecond, maxBufferedBytes, pingIntervalMs,',
     'maxBodyBytes } and "alerts" { appendLatencyMs, busLagMs } (see docs/configuration.md).',
     'Relative paths in a config file are resolved against the file’s directory.',
@@ -190,135 +212,50 @@ export async function parseServeArgs(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): Promise<ServeInvocation> {
-  const flags = parseFlags(argv);
-  if (flags.help) return { help: true };
-
-  const configPath = flags.values.config ?? envValue(env, 'YSTATE_CONFIG');
-  const configFile = configPath === undefined ? undefined : resolve(cwd, configPath);
-  const fileValues =
-    configFile === undefined ? new Map<OptionKey | FileOnlyKey, unknown>() : await readConfigFile(configFile);
-
-  const sources = {} as Record<OptionKey, OptionSource>;
-  const pick = <K extends OptionKey>(key: K): OptionValue<K> => {
-    const option = OPTIONS[key];
-    const candidates: [OptionSource, string, unknown][] = [
-      ['flag', `--${key}`, flags.values[key]],
-      ['env', option.env, envValue(env, option.env)],
-      ['config', `"${configKeyOf(key)}" in ${configFile}`, fileValues.get(key)],
-    ];
-    for (const [source, where, raw] of candidates) {
-      if (raw === undefined) continue;
-      const parsed = option.schema.safeParse(raw);
-      if (!parsed.success) {
-        const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-        throw usageError(`invalid ${where}: ${JSON.stringify(raw)} (${reason})`);
-      }
-      sources[key] = source;
-      return parsed.data as OptionValue<K>;
-    }
-    sources[key] = 'default';
-    return option.fallback as OptionValue<K>;
-  };
+  const parsed = await parseCommand(SPEC, argv, env, cwd);
+  if (parsed === undefined) return { help: true };
+  const { values, configFile, fileValues } = parsed;
 
   /** A validated config-file-only object; its fields are those of the server's option types. */
   function fileOnly(key: FileOnlyKey): object | undefined {
     const raw = fileValues.get(key);
     if (raw === undefined) return undefined;
-    const parsed = FILE_ONLY[key].safeParse(raw);
-    if (!parsed.success) {
-      const reason = parsed.error.issues
+    const result = FILE_ONLY[key].safeParse(raw);
+    if (!result.success) {
+      const reason = result.error.issues
         .map((issue) => `${[key, ...issue.path].join('.')}: ${issue.message}`)
         .join('; ');
       throw usageError(`invalid "${key}" in ${configFile}: ${reason}`);
     }
-    return withoutUndefined(parsed.data);
+    return withoutUndefined(result.data);
   }
 
+  const store = storeConfigOf(values);
   const config: ServeConfig = {
-    port: pick('port'),
-    host: pick('host'),
-    data: pick('data'),
-    redis: pick('redis'),
-    postgres: pick('postgres'),
-    authSecret: pick('auth-secret'),
-    logLevel: pick('log-level'),
-    logFormat: pick('log-format'),
+    port: values.port,
+    host: values.host,
+    ...store,
+    authSecret: values['auth-secret'],
+    logLevel: values['log-level'],
+    logFormat: values['log-format'],
     limits: fileOnly('limits') as ServerLimits | undefined,
     alerts: fileOnly('alerts') as AlertThresholds | undefined,
+    backupEvery: values['backup-every'],
+    backupDir: values['backup-dir'],
+    backupKeep: values['backup-keep'],
     configFile,
   };
-  // A relative data dir from the config file is relative to that file; otherwise to the cwd.
-  config.data = resolve(sources.data === 'config' && configFile ? dirname(configFile) : cwd, config.data);
-  if (config.redis !== undefined && config.postgres !== undefined) {
-    throw usageError('choose one store: --redis and --postgres were both given');
+  if (config.backupEvery !== undefined && config.backupDir === undefined) {
+    throw usageError('--backup-every needs --backup-dir (where the archives go)');
   }
-  return { help: false, config, sources };
-}
-
-interface ParsedFlags {
-  help: boolean;
-  values: Partial<Record<OptionKey | 'config', string>>;
-}
-
-function parseFlags(argv: readonly string[]): ParsedFlags {
-  const options = Object.fromEntries(OPTION_KEYS.map((key) => [key, { type: 'string' as const }]));
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: { ...options, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (error) {
-    // parseArgs' messages are clear ("Unknown option '--prot'"); keep them, drop the stack.
-    throw usageError(error instanceof Error ? error.message : String(error), error);
+  if (
+    config.backupEvery === undefined &&
+    (config.backupDir !== undefined || config.backupKeep !== undefined)
+  ) {
+    const given = config.backupDir !== undefined ? '--backup-dir' : '--backup-keep';
+    throw usageError(`${given} does nothing without --backup-every (how often to back up)`);
   }
-  if (parsed.positionals.length > 0) {
-    throw usageError(`unexpected argument "${parsed.positionals[0]}"`);
-  }
-  const values: ParsedFlags['values'] = {};
-  for (const [key, value] of Object.entries(parsed.values)) {
-    if (typeof value === 'string') values[key as OptionKey | 'config'] = value;
-  }
-  return { help: parsed.values.help === true, values };
-}
-
-/** An environment variable, with the empty string meaning unset (as shells and compose files use it). */
-function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-}
-
-async function readConfigFile(file: string): Promise<Map<OptionKey | FileOnlyKey, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw usageError(`cannot read config file ${file}: ${reason}`, error);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw usageError(`config file ${file} is not valid JSON: ${(error as Error).message}`, error);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw usageError(`config file ${file} must hold a JSON object`);
-  }
-  const values = new Map<OptionKey | FileOnlyKey, unknown>();
-  for (const [name, value] of Object.entries(json)) {
-    if (name === '$schema') continue;
-    const key = CONFIG_KEYS.get(name);
-    if (key === undefined) {
-      throw usageError(
-        `unknown key "${name}" in config file ${file} (known: ${[...CONFIG_KEYS.keys()].join(', ')})`,
-      );
-    }
-    if (value !== null) values.set(key, value);
-  }
-  return values;
+  return { help: false, config, sources: parsed.sources };
 }
 
 /** The object without the keys zod left undefined (optional properties are absent, not undefined). */
@@ -326,9 +263,4 @@ function withoutUndefined<T extends object>(object: T): { [K in keyof T]: Exclud
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as {
     [K in keyof T]: Exclude<T[K], undefined>;
   };
-}
-
-/** A usage error: the CLI prints its message and exits 2. */
-export function usageError(message: string, cause?: unknown): YStateError {
-  return new YStateError({ code: ErrorCode.INVALID_CONFIG, message, cause });
 }

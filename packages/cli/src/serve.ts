@@ -1,7 +1,7 @@
 /**
  * `ystate serve`: opens the store, an Engine on it and the HTTP/WebSocket server with the AG-UI
- * routes and the demo page, and closes them in order (server, engine, store) so that every
- * acknowledged write is in the log before the process exits.
+ * routes and the demo page, schedules backups when asked, and closes them in order (backups,
+ * server, engine, store) so that every acknowledged write is in the log before the process exits.
  */
 
 import { existsSync } from 'node:fs';
@@ -9,8 +9,9 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { aguiRoutes } from '@ystate/agui';
 import { Engine } from '@ystate/core';
-import { createServer } from '@ystate/server';
+import { createServer, timeAppends } from '@ystate/server';
 import type { Logger } from 'pino';
+import { scheduleBackups } from './backup-schedule.js';
 import type { ServeConfig } from './serve-options.js';
 import { openStore } from './store.js';
 
@@ -31,7 +32,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   const store = await openStore(config, logger);
   logger.info({ store: store.description }, `store: ${store.description}`);
   const engine = new Engine({
-    log: store.log,
+    // Timed so that the server's append-latency metric and alert see every append.
+    log: timeAppends(store.log),
     ...(store.bus ? { bus: store.bus } : {}),
     nodeId: `${hostname()}-${process.pid}`,
     onError: (error, operation, docId) =>
@@ -60,6 +62,24 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     throw error;
   }
 
+  const backups =
+    config.backupEvery !== undefined && config.backupDir !== undefined
+      ? scheduleBackups(store.log, {
+          everyMs: config.backupEvery,
+          dir: config.backupDir,
+          ...(config.backupKeep !== undefined ? { keep: config.backupKeep } : {}),
+          logger,
+        })
+      : undefined;
+  // Logged before the URL line, which tools read as "ready".
+  if (backups !== undefined) {
+    logger.info(
+      { backupDir: config.backupDir, everyMs: config.backupEvery, keep: config.backupKeep ?? null },
+      `scheduled backups every ${formatInterval(config.backupEvery ?? 0)} into ${config.backupDir}` +
+        (config.backupKeep === undefined ? ' (keeping all)' : ` (keeping the newest ${config.backupKeep})`),
+    );
+  }
+
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${displayHost(config.host)}:${port}`;
@@ -78,6 +98,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     port,
     close() {
       closing ??= (async () => {
+        // A backup in progress is abandoned rather than waited for: it must not hold up a shutdown.
+        await backups?.stop();
         await app.close();
         await engine.close();
         await store.close();
@@ -85,6 +107,24 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       return closing;
     },
   };
+}
+
+/** 90000 → `1m30s`, 3600000 → `1h`. */
+function formatInterval(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1000);
+  for (const [unit, seconds] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    if (rest >= seconds) {
+      parts.push(`${Math.floor(rest / seconds)}${unit}`);
+      rest %= seconds;
+    }
+  }
+  return parts.join('') || `${ms}ms`;
 }
 
 function isWildcard(host: string): boolean {

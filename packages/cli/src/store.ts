@@ -1,11 +1,13 @@
-/** Opens the store `ystate serve` was asked for: the file log (default), Redis, or PostgreSQL. */
+/**
+ * Opens the store a command was asked for: the file log (default), Redis, or PostgreSQL. Each
+ * adapter is imported when it is chosen, so a command on the file log does not load ioredis or pg.
+ * Stores are opened without codecs: what they hold is read and written as stored.
+ */
 
 import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
-import { openFileLog } from '@ystate/file';
-import { createPostgresStore } from '@ystate/postgres';
-import { createRedisStore } from '@ystate/redis';
+import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
-import type { ServeConfig } from './serve-options.js';
+import type { StoreConfig } from './options.js';
 
 /** A log, the bus that goes with it (none for the single-node file log), and how to close both. */
 export interface OpenedStore {
@@ -16,40 +18,57 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
+/** How a store is opened. */
+export interface OpenStoreOptions {
+  /**
+   * `serve` (default) or `operator`: an operator command (compact, restore, migrate) stores the
+   * checkpoints it is asked for even while a server holds a document's Redis checkpoint lease.
+   */
+  role?: 'serve' | 'operator';
+  /** Appended to the message when the file store's directory is locked by another process. */
+  lockedHint?: string;
+}
+
 /** How long start-up waits for Redis to answer before giving up. */
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Opens the configured store; fails fast (with a clear message) when it cannot be reached. */
 export async function openStore(
-  config: Pick<ServeConfig, 'data' | 'redis' | 'postgres'>,
+  config: Pick<StoreConfig, 'data' | 'redis' | 'postgres'>,
   logger: Logger,
+  options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   if (config.postgres !== undefined) return openPostgres(config.postgres, logger);
-  if (config.redis !== undefined) return openRedis(config.redis, logger);
+  if (config.redis !== undefined) return openRedis(config.redis, logger, options.role ?? 'serve');
+  const { openFileLog } = await import('@ystate/file');
+  const hint = options.lockedHint ?? 'one server per data directory; use --redis URL to run several';
   const log = await openFileLog({
     dir: config.data,
     fsync: 'always',
     onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
   }).catch((error: unknown) => {
     if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
-      throw new YStateError({
-        code: error.code,
-        message: `${error.message} (one server per data directory; use --redis URL to run several)`,
-        cause: error,
-      });
+      throw new YStateError({ code: error.code, message: `${error.message} (${hint})`, cause: error });
     }
     throw error;
   });
   return { log, bus: undefined, description: `file log in ${config.data}`, close: () => log.close() };
 }
 
-async function openRedis(url: string, logger: Logger): Promise<OpenedStore> {
+/** Connects to Redis in the given layout and waits for its first answer (an unreachable server fails here). */
+export async function connectRedis(
+  url: string,
+  logger: Logger,
+  options: { layout?: 'ystate' | 'y-redis'; checkpointLeaseMs?: number } = {},
+): Promise<RedisStore> {
+  const { createRedisStore } = await import('@ystate/redis');
   const shown = redactUrl(url);
   // Until Redis has answered once, the first connection error fails the start (fast, with the
   // reason); afterwards errors are logged and ioredis reconnects.
   let failStart: ((error: unknown) => void) | undefined;
   const store = createRedisStore({
     redis: url,
+    ...options,
     onError: (error, context) => {
       if (failStart !== undefined) failStart(error);
       else logger.warn({ err: error, context }, 'redis error');
@@ -81,10 +100,23 @@ async function openRedis(url: string, logger: Logger): Promise<OpenedStore> {
     clearTimeout(timer);
   }
   failStart = undefined;
-  return { log: store.log, bus: store.bus, description: `redis at ${shown}`, close: () => store.close() };
+  return store;
+}
+
+async function openRedis(url: string, logger: Logger, role: 'serve' | 'operator'): Promise<OpenedStore> {
+  // An operator's checkpoint is stored whoever holds the lease (the lease only keeps servers
+  // from checkpointing the same document at once).
+  const store = await connectRedis(url, logger, role === 'operator' ? { checkpointLeaseMs: 0 } : {});
+  return {
+    log: store.log,
+    bus: store.bus,
+    description: `redis at ${redactUrl(url)}`,
+    close: () => store.close(),
+  };
 }
 
 async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
+  const { createPostgresStore } = await import('@ystate/postgres');
   const shown = redactUrl(url);
   let store: Awaited<ReturnType<typeof createPostgresStore>>;
   try {

@@ -81,6 +81,33 @@ export function runCli(
   });
 }
 
+/** A `ystate` process left running: its output so far, and how it ended. */
+export interface StartedCli {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (null when a signal ended it) and the signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `ystate ARGS` without waiting for it (to signal or kill it halfway). */
+export function startCli(args: readonly string[], options: RunOptions): StartedCli {
+  const child = launch(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
 /** A running `ystate serve`. */
 export class ServeProcess {
   readonly records: LogRecord[] = [];

@@ -77,11 +77,12 @@ describe('backup archive', () => {
     await restoreArchive(() => once(archive), target);
     expect(await target.head('projects/1')).toBe(await source.head('projects/1'));
     expect(await history(target, 'projects/1')).toEqual(await history(source, 'projects/1'));
-    await expect(
-      restoreArchive(() => once(archive), appendOnly(new MemoryUpdateLog())),
-    ).rejects.toMatchObject({
+    const appendsOnly = new MemoryUpdateLog();
+    await expect(restoreArchive(() => once(archive), appendOnly(appendsOnly))).rejects.toMatchObject({
       code: ErrorCode.INVALID_CONFIG,
     });
+    // A store that cannot keep the seqs refuses before writing anything.
+    expect(await appendsOnly.docIds()).toEqual([]);
   });
 
   it('backs up encrypted entries unchanged; restoring needs the keys to read them', async () => {

@@ -84,7 +84,8 @@ export async function* writeArchive(
       counts.entries += entries.length;
       from = (entries[entries.length - 1] as LogEntry).seq + 1;
     }
-    for (let checkpoint = await log.latestCheckpoint(docId); checkpoint; ) {
+    // Only checkpoints within the entries archived (a live store may store a newer one meanwhile).
+    for (let checkpoint = await log.latestCheckpoint(docId, head); checkpoint; ) {
       const frame = encodeEntry(checkpoint);
       yield emit(RecordType.checkpoint, (e) => encoding.writeVarUint8Array(e, frame));
       counts.checkpoints++;
@@ -184,6 +185,8 @@ export async function restoreArchive(
         message: `"${doc.docId}" already has history in the target store; restore into an empty store`,
       });
     }
+    const firstSeq = doc.entries[0]?.seq ?? 1;
+    if (!log.restore && firstSeq !== 1) throw cannotRestorePruned(doc.docId, firstSeq);
     docIds.push(doc.docId);
   }
   const counts: ArchiveCounts = { docs: 0, entries: 0, checkpoints: 0 };
@@ -208,12 +211,7 @@ async function restoreDocument(log: UpdateLog, doc: ArchivedDocument): Promise<v
     await log.restore(doc.docId, doc.entries, doc.checkpoints);
     return;
   }
-  if (firstSeq !== 1) {
-    throw new YStateError({
-      code: ErrorCode.INVALID_CONFIG,
-      message: `"${doc.docId}" was pruned before seq ${firstSeq}; this store cannot restore history that does not start at 1`,
-    });
-  }
+  if (firstSeq !== 1) throw cannotRestorePruned(doc.docId, firstSeq);
   for (let i = 0; i < doc.entries.length; i += READ_CHUNK) {
     const batch = doc.entries.slice(i, i + READ_CHUNK);
     const stored = await log.append(doc.docId, batch);
@@ -274,6 +272,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   joined.set(a);
   joined.set(b, a.length);
   return joined;
+}
+
+function cannotRestorePruned(docId: string, firstSeq: number): YStateError {
+  return new YStateError({
+    code: ErrorCode.INVALID_CONFIG,
+    message: `"${docId}" was pruned before seq ${firstSeq}; this store cannot restore history that does not start at 1`,
+  });
 }
 
 function corrupt(message: string): YStateError {

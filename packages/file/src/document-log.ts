@@ -5,7 +5,15 @@
 
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EntryFlags, type EntryInput, encodeEntry, type LogEntry, type SeqRange } from '@ystate/core';
+import {
+  EntryFlags,
+  type EntryInput,
+  ErrorCode,
+  encodeEntry,
+  type LogEntry,
+  type SeqRange,
+  YStateError,
+} from '@ystate/core';
 import { CheckpointFile } from './checkpoint-file.js';
 import { commitTempFile, copyRange, writeFully, writeTempFile } from './file-io.js';
 import {
@@ -25,6 +33,8 @@ import type { RecoveryReport, StoreContext } from './store-options.js';
 const MAX_GROUP_BYTES = 4 << 20;
 /** Roughly the bytes of an entry besides its payload, for sizing groups. */
 const ENTRY_OVERHEAD = 32;
+/** Entries encoded per write when restoring a document. */
+const RESTORE_CHUNK = 1000;
 
 /** An append waiting for the next group commit. */
 interface PendingAppend {
@@ -148,6 +158,46 @@ export class DocumentLog {
       }
     });
     await this.checkpoints.dropObsolete(seq);
+  }
+
+  /**
+   * Writes restored history into a document with none: checkpoints first, then the log file with
+   * `base` = the seq before the first entry, written whole (temp + fsync + rename + fsync dir), so
+   * a crash leaves either no log (the restore can run again) or all of it. `head` is the last seq
+   * (the last entry's, or the newest checkpoint's when every entry was pruned).
+   */
+  async restore(entries: readonly LogEntry[], checkpoints: readonly LogEntry[], head: number): Promise<void> {
+    await this.#lock.exclusive(async () => {
+      await this.#ready();
+      if (this.#head() > 0) {
+        throw new YStateError({
+          code: ErrorCode.DOCUMENT_EXISTS,
+          message: `"${this.docId}" already has history`,
+        });
+      }
+      for (const checkpoint of [...checkpoints].sort((a, b) => a.seq - b.seq)) {
+        await this.checkpoints.store(checkpoint);
+      }
+      const base = (entries[0]?.seq ?? head + 1) - 1;
+      const tmpPath = `${this.#path}.tmp`;
+      await writeTempFile(
+        tmpPath,
+        async (handle) => {
+          await writeFully(handle, encodeHeader('log', base), 0);
+          let position = HEADER_SIZE;
+          for (let i = 0; i < entries.length; i += RESTORE_CHUNK) {
+            const frames = entries.slice(i, i + RESTORE_CHUNK).map((entry) => encodeEntry(entry));
+            const { bytes } = encodeRecords(frames);
+            await writeFully(handle, bytes, position);
+            position += bytes.length;
+          }
+        },
+        true,
+      );
+      await commitTempFile(tmpPath, this.#path, true);
+      // The next call scans the new file, exactly as after a restart.
+      await this.#reset();
+    });
   }
 
   /** With `interval`: fsyncs appended bytes; a failure is kept for the next append or close. */

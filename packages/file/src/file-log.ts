@@ -160,6 +160,57 @@ export class FileUpdateLog implements UpdateLog {
     return this.#use(docId, (doc) => doc.prune(seq));
   }
 
+  /**
+   * Writes a document's history with its original seqs (entries may start after 1 when the
+   * source was pruned) into a document that has none; restoring a backup uses it. Entries and
+   * checkpoints are written as given (already in stored form). Throws DOCUMENT_EXISTS when the
+   * document has history, INVALID_VALUE (writing nothing) when seqs are not dense or a checkpoint
+   * lies beyond the last entry.
+   */
+  async restore(
+    docId: string,
+    entries: readonly LogEntry[],
+    checkpoints: readonly LogEntry[],
+  ): Promise<void> {
+    this.#assertOpen();
+    const copies = entries.map((entry, index) =>
+      copyEntry(assertStorableEntry(entry, `restored entry ${index} for "${docId}"`)),
+    );
+    copies.forEach((entry, i) => {
+      const expected = i === 0 ? entry.seq : (copies[i - 1] as LogEntry).seq + 1;
+      if (!Number.isSafeInteger(entry.seq) || entry.seq < 1 || entry.seq !== expected) {
+        throw invalidValue(`restored seqs of "${docId}" must be dense and start at 1 or later`);
+      }
+      if (entry.kind === 'checkpoint') {
+        throw invalidValue(
+          `restored entry ${entry.seq} of "${docId}" is a checkpoint; pass it with the checkpoints`,
+        );
+      }
+    });
+    const stored = checkpoints.map((checkpoint, index) => {
+      const where = `restored checkpoint ${index} for "${docId}"`;
+      const copy = copyEntry(assertStorableEntry(checkpoint, where));
+      if (checkpoint.kind !== 'checkpoint') throw invalidValue(`${where}: kind must be "checkpoint"`);
+      if (!Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1) {
+        throw invalidValue(`${where}: seq must be a positive integer, got ${checkpoint.seq}`);
+      }
+      return { ...copy, seq: checkpoint.seq };
+    });
+    const lastEntry = copies[copies.length - 1]?.seq;
+    const head = lastEntry ?? Math.max(0, ...stored.map((checkpoint) => checkpoint.seq));
+    const beyond = stored.find((checkpoint) => checkpoint.seq > head);
+    if (beyond !== undefined) {
+      throw invalidValue(
+        `restored checkpoint at seq ${beyond.seq} of "${docId}" lies beyond its last entry (${head})`,
+      );
+    }
+    if (head === 0) {
+      fileStemOf(docId);
+      return;
+    }
+    return this.#use(docId, (doc) => doc.restore(copies, stored, head));
+  }
+
   /** The documents with a log or checkpoint file, decoded from the file names, sorted. */
   async docIds(): Promise<string[]> {
     this.#assertOpen();

@@ -13,13 +13,14 @@ import {
   copyEntry,
   type EntryInput,
   ErrorCode,
+  isYStateError,
   type LogEntry,
   type SeqRange,
   type UpdateLog,
   YStateError,
 } from '@ystate/core';
 import { type CodecOptions, decodePayload, encodePayload } from '@ystate/core/codecs';
-import type { Pool, QueryConfig, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { isConnectionError, isRolledBack, storeError } from './errors.js';
 import { channelName, type StoreTables, statementName, storeTables } from './names.js';
 import { appendFrames, DEFAULT_MAX_NOTIFY_BYTES } from './notification.js';
@@ -53,6 +54,8 @@ const READ_ATTEMPTS = 3;
 /** Appends are tried again only after a definite rollback (serialization failure, deadlock). */
 const APPEND_ATTEMPTS = 10;
 const RETRY_DELAY_MS = 100;
+/** Entries inserted per statement when restoring. */
+const RESTORE_BATCH = 1000;
 
 /** An `UpdateLog` in PostgreSQL tables. */
 export class PostgresUpdateLog implements UpdateLog {
@@ -240,6 +243,90 @@ export class PostgresUpdateLog implements UpdateLog {
     }
   }
 
+  /**
+   * Writes a document's history with its original seqs (entries may start after 1 when the
+   * source was pruned) into a document that has none, in one transaction: the head row (with
+   * `base` at the first entry), the entries and the checkpoints, as given (already in stored form,
+   * so codecs are not applied again). Restoring a backup uses it. Throws DOCUMENT_EXISTS when the
+   * document has a head row, INVALID_VALUE (writing nothing) for seqs that are not dense.
+   */
+  async restore(
+    docId: string,
+    entries: readonly LogEntry[],
+    checkpoints: readonly LogEntry[],
+  ): Promise<void> {
+    this.assertOpen();
+    assertDocId(docId, 'restore');
+    entries.forEach((entry, i) => {
+      const where = `restore: entry ${i} of "${docId}"`;
+      assertText(assertStorableEntry(entry, where), where);
+      const expected = i === 0 ? entry.seq : (entries[i - 1] as LogEntry).seq + 1;
+      if (
+        !Number.isSafeInteger(entry.seq) ||
+        entry.seq < 1 ||
+        entry.seq !== expected ||
+        entry.kind === 'checkpoint'
+      ) {
+        throw new YStateError({
+          code: ErrorCode.INVALID_VALUE,
+          message: `${where}: restored entries must be dense, start at seq 1 or later and not be checkpoints`,
+        });
+      }
+    });
+    checkpoints.forEach((checkpoint, i) => {
+      const where = `restore: checkpoint ${i} of "${docId}"`;
+      assertText(assertStorableEntry(checkpoint, where), where);
+      if (checkpoint.kind !== 'checkpoint' || !Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1) {
+        throw new YStateError({
+          code: ErrorCode.INVALID_VALUE,
+          message: `${where}: must be of kind "checkpoint" with a positive seq`,
+        });
+      }
+    });
+    const head = entries[entries.length - 1]?.seq ?? Math.max(0, ...checkpoints.map((c) => c.seq));
+    if (checkpoints.some((checkpoint) => checkpoint.seq > head)) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `restore: a checkpoint of "${docId}" lies beyond its last entry (${head})`,
+      });
+    }
+    if (head === 0) return;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (cause) {
+      throw storeError(cause, `restoring "${docId}"`);
+    }
+    let failed: unknown;
+    try {
+      await client.query('BEGIN');
+      const claimed = await client.query({
+        ...this.sql.restoreHead,
+        values: [docId, String(head), String(entries[0]?.seq ?? head + 1)],
+      });
+      if (claimed.rowCount === 0) {
+        throw new YStateError({ code: ErrorCode.DOCUMENT_EXISTS, message: `"${docId}" already has history` });
+      }
+      for (let i = 0; i < entries.length; i += RESTORE_BATCH) {
+        await client.query({
+          ...this.sql.restoreEntries,
+          values: rowValues(docId, entries.slice(i, i + RESTORE_BATCH)),
+        });
+      }
+      if (checkpoints.length > 0) {
+        await client.query({ ...this.sql.restoreCheckpoints, values: rowValues(docId, checkpoints) });
+      }
+      await client.query('COMMIT');
+    } catch (cause) {
+      failed = cause;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw storeError(cause, `restoring "${docId}"`);
+    } finally {
+      // A connection that failed mid-transaction is not handed to the next caller.
+      client.release(failed instanceof Error && !isYStateError(failed) ? failed : undefined);
+    }
+  }
+
   async docIds(): Promise<string[]> {
     this.assertOpen();
     const rows = await this.rows<{ doc_id: string }>('listing documents', this.sql.docIds);
@@ -336,7 +423,50 @@ function statements(t: StoreTables) {
        FROM snapshot WHERE h.doc_id = $1`,
     ),
     docIds: named('doc_ids', `SELECT doc_id FROM ${t.heads} ORDER BY doc_id`),
+    // Claims the head row of a document that has none; no row back means it has history already.
+    restoreHead: named(
+      'restore_head',
+      `INSERT INTO ${t.heads} (doc_id, head, base) VALUES ($1, $2::bigint, $3::bigint)
+       ON CONFLICT (doc_id) DO NOTHING RETURNING doc_id`,
+    ),
+    restoreEntries: named(
+      'restore_entries',
+      `INSERT INTO ${t.entries} (doc_id, ${columns}) ${rowsFromArrays}`,
+    ),
+    restoreCheckpoints: named(
+      'restore_checkpoints',
+      `INSERT INTO ${t.checkpoints} (doc_id, ${columns}) ${rowsFromArrays}`,
+    ),
   };
+}
+
+/** Rows given as arrays (`rowValues`): the payloads as one binary blob cut by offsets and lengths. */
+const rowsFromArrays = `
+  SELECT $1::text, e.seq, e.time_ms, e.kind, e.origin, e.flags, e.key_id,
+         substring($9::bytea FROM e.off + 1 FOR e.len)
+  FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::integer[], $10::integer[])
+    AS e(seq, time_ms, kind, origin, flags, key_id, off, len)`;
+
+/** The parameters of `rowsFromArrays` for `entries`, as they are (no codecs). */
+function rowValues(docId: string, entries: readonly LogEntry[]): unknown[] {
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    offsets.push(offset);
+    offset += entry.payload.byteLength;
+  }
+  return [
+    docId,
+    entries.map((entry) => String(entry.seq)),
+    entries.map((entry) => String(entry.time)),
+    entries.map((entry) => entry.kind),
+    entries.map((entry) => entry.origin),
+    entries.map((entry) => entry.flags),
+    entries.map((entry) => entry.keyId ?? null),
+    offsets,
+    Buffer.concat(entries.map((entry) => entry.payload)),
+    entries.map((entry) => entry.payload.byteLength),
+  ];
 }
 
 function assertDocId(docId: string, where: string): void {
