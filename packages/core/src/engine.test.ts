@@ -293,6 +293,8 @@ describe('Engine: nodes converge through log and bus', () => {
     };
     const a = engine(log, { bus: hub, nodeId: 'a' });
     const b = engine(log, { bus: lossy, nodeId: 'b' });
+    const filled: number[] = [];
+    b.onGapFilled((docId, entries) => filled.push(entries));
     const docB = await b.open('d');
     await a.write('d', (tx) => tx.set('/list', []));
     for (let i = 0; i < 5; i++) await a.write('d', (tx) => tx.push('/list', i));
@@ -303,6 +305,7 @@ describe('Engine: nodes converge through log and bus', () => {
     await caught;
     expect(docB.toJSON()).toEqual({ list: [0, 1, 2, 3, 4, 5] });
     expect(b.seqOf('d')).toBe(7);
+    expect(filled).toEqual([6]); // seqs 1–6 came from the log; 7 from the bus
     await a.close();
     await b.close();
   });

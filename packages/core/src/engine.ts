@@ -72,6 +72,7 @@ export class Engine {
   private readonly live = new Map<string, LiveDocument>();
   private readonly contextFor: (docId: string) => LiveDocumentContext;
   private readonly stopReconnect: (() => void) | undefined;
+  private readonly gapListeners = new Set<(docId: string, entries: number) => void>();
 
   constructor(options: EngineOptions) {
     this.log = options.log;
@@ -99,6 +100,9 @@ export class Engine {
       onError,
       onAppended: options.onAppended,
       onListenerError: options.onListenerError,
+      onGapFilled: (docId, entries) => {
+        for (const listener of this.gapListeners) listener(docId, entries);
+      },
     });
     const registryOptions: ConstructorParameters<typeof DocumentRegistry>[0] = {
       load: async (docId) => {
@@ -230,6 +234,15 @@ export class Engine {
       stop();
       this.release(docId);
     };
+  }
+
+  /**
+   * Calls `listener` whenever entries the bus did not deliver (Pub/Sub is at-most-once) were read
+   * from the log instead, with how many. Returns a function that stops it.
+   */
+  onGapFilled(listener: (docId: string, entries: number) => void): () => void {
+    this.gapListeners.add(listener);
+    return () => this.gapListeners.delete(listener);
   }
 
   /** The highest seq applied to an open document with nothing missing below it. */

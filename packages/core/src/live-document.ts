@@ -40,6 +40,8 @@ export interface LiveDocumentContext {
   /** Called once entries this node wrote are durable (the server broadcasts them to its clients). */
   onAppended: ((docId: string, entries: readonly LogEntry[]) => void) | undefined;
   onListenerError: ((error: unknown, change: Change) => void) | undefined;
+  /** Called with how many entries were read from the log because the bus had not delivered them. */
+  onGapFilled: (docId: string, entries: number) => void;
 }
 
 /** Which lifecycle events a listener wants: by type, name and the path pattern of the object. */
@@ -517,6 +519,8 @@ export class LiveDocument {
       fresh = (await this.ctx.log.read(this.docId, to === undefined ? { from } : { from, to })).filter(
         (e) => !this.tracker.has(e.seq),
       );
+      const filled = fresh.filter((e) => !arrived.has(e.seq)).length;
+      if (filled > 0) this.ctx.onGapFilled(this.docId, filled);
     }
     fresh.sort((a, b) => a.seq - b.seq);
     if (fresh.length === 0) return;

@@ -52,8 +52,6 @@ export class Room {
   private readonly awarenessDoc = new Y.Doc();
   private readonly stops: (() => void | Promise<void>)[] = [];
   private readonly log: Logger;
-  /** The highest seq seen here (durable updates and bus entries), to notice gaps on the bus. */
-  private highestSeq = 0;
   private closing: Promise<void> | undefined;
   /** Client updates handed to the engine and not yet durable, by origin. */
   private readonly receiving = new Map<string, number>();
@@ -138,7 +136,6 @@ export class Room {
   }
 
   private readonly onDurableUpdate = (update: Uint8Array, seq: number, origin: string): void => {
-    this.highestSeq = Math.max(this.highestSeq, seq);
     if (this.connections.size === 0) return;
     const { hooks, metrics } = this.ctx;
     const skip = this.senderOf(origin);
@@ -181,20 +178,13 @@ export class Room {
   }
 
   private readonly onBusEntries = (entries: readonly LogEntry[]): void => {
-    if (entries.length === 0) return;
+    // Lag only: gaps (entries the bus lost) are counted where they are filled, in the engine.
     const now = Date.now();
-    let first = Number.POSITIVE_INFINITY;
-    let last = 0;
     for (const entry of entries) {
       const lag = Math.max(0, now - entry.time);
       this.ctx.metrics.busLag.observe(lag / 1000);
       this.ctx.alerts.observe('busLagMs', lag);
-      first = Math.min(first, entry.seq);
-      last = Math.max(last, entry.seq);
     }
-    const known = Math.max(this.highestSeq, this.ctx.engine.seqOf(this.docId) ?? 0);
-    if (first > known + 1) this.ctx.metrics.busGaps.inc(first - known - 1);
-    this.highestSeq = Math.max(this.highestSeq, last);
   };
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown) => {

@@ -56,6 +56,7 @@ export function createServer(options: ServerOptions): YStateServer {
   const logger = options.logger ?? pino({ name: 'ystate-server' });
   const metrics = new ServerMetrics(options.metrics, () => engine.registry.list().length);
   const alerts = new Alerts(options.alerts ?? {}, logger);
+  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   const routes = [
     ...documentRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...extraRoutes,
@@ -172,6 +173,7 @@ export function createServer(options: ServerOptions): YStateServer {
         await httpClosed;
         clearTimeout(grace);
         stopAppendTiming?.();
+        stopGapCount();
         metrics.close();
         logger.info('shut down');
       })();
