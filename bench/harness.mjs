@@ -455,3 +455,27 @@ export function renderChart(results) {
     '',
   ].join('\n');
 }
+
+/** Yjs updates as one buffer (a 4-byte length before each), to hand a child process its input. */
+export function frameUpdates(updates) {
+  const total = updates.reduce((sum, update) => sum + 4 + update.byteLength, 0);
+  const buffer = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const update of updates) {
+    buffer.writeUInt32LE(update.byteLength, offset);
+    buffer.set(update, offset + 4);
+    offset += 4 + update.byteLength;
+  }
+  return buffer;
+}
+
+/** The updates `frameUpdates` wrote (views into `buffer`). */
+export function unframeUpdates(buffer) {
+  const updates = [];
+  for (let offset = 0; offset < buffer.byteLength; ) {
+    const length = buffer.readUInt32LE(offset);
+    updates.push(new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 4, length));
+    offset += 4 + length;
+  }
+  return updates;
+}

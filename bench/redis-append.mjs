@@ -39,7 +39,7 @@ import { createRedisStore, documentKeys } from '@ystate/redis';
 import { startRedisServer } from '@ystate/redis/testing';
 import { RedisPersistence } from 'y-redis';
 import * as Y from 'yjs';
-import { runInChild, runScenario } from './harness.mjs';
+import { frameUpdates, runInChild, runScenario, unframeUpdates } from './harness.mjs';
 
 const run = promisify(execFile);
 
@@ -426,27 +426,4 @@ function checkText(variant, payloads, expected) {
 
 function round(value, digits) {
   return Math.round(value * 10 ** digits) / 10 ** digits;
-}
-
-/** Updates as one buffer: a 4-byte length before each. */
-function frameUpdates(updates) {
-  const total = updates.reduce((sum, update) => sum + 4 + update.byteLength, 0);
-  const buffer = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (const update of updates) {
-    buffer.writeUInt32LE(update.byteLength, offset);
-    buffer.set(update, offset + 4);
-    offset += 4 + update.byteLength;
-  }
-  return buffer;
-}
-
-function unframeUpdates(buffer) {
-  const updates = [];
-  for (let offset = 0; offset < buffer.byteLength; ) {
-    const length = buffer.readUInt32LE(offset);
-    updates.push(new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 4, length));
-    offset += 4 + length;
-  }
-  return updates;
 }

@@ -22,7 +22,7 @@ import { collaborativeText, Engine, MemoryUpdateLog, StateDocument } from '@ysta
 import { loadSequentialTrace } from '@ystate/core/testing/traces';
 import { openFileLog } from '@ystate/file';
 import * as Y from 'yjs';
-import { measure, runInChild, runScenario } from './harness.mjs';
+import { frameUpdates, measure, runInChild, runScenario, unframeUpdates } from './harness.mjs';
 
 const DOC_ID = 'paper';
 /** Entries per append while writing the log (setup only). */
@@ -157,29 +157,6 @@ async function child({ variant, dir }) {
 
 function entryOf(payload) {
   return { kind: 'update', time: Date.now(), origin: 'author', flags: 0, payload };
-}
-
-/** Updates as one buffer: a 4-byte length before each. */
-function frameUpdates(updates) {
-  const total = updates.reduce((sum, update) => sum + 4 + update.byteLength, 0);
-  const buffer = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (const update of updates) {
-    buffer.writeUInt32LE(update.byteLength, offset);
-    buffer.set(update, offset + 4);
-    offset += 4 + update.byteLength;
-  }
-  return buffer;
-}
-
-function unframeUpdates(buffer) {
-  const updates = [];
-  for (let offset = 0; offset < buffer.byteLength; ) {
-    const length = buffer.readUInt32LE(offset);
-    updates.push(new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 4, length));
-    offset += 4 + length;
-  }
-  return updates;
 }
 
 async function directorySize(dir) {

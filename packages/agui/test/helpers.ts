@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { BaseEvent } from '@ag-ui/core';
 import { Engine, isYStateError, type Json, MemoryUpdateLog } from '@ystate/core';
+import { eventually } from '@ystate/core/testing';
 import type { ExtraRoute } from '../src/index.js';
 
 export function createEngine(): Engine {
@@ -128,14 +129,4 @@ export function jsonAt(value: Json, pointer: string): Json | undefined {
   return node;
 }
 
-/** Resolves when `predicate` holds, checking after each macrotask, or rejects after `timeoutMs`. */
-export async function eventually(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+export { eventually };

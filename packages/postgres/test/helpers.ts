@@ -1,5 +1,6 @@
 /** Shared pieces of the PostgreSQL tests: a server per file, unique schemas, stores closed after the file, waiting with a deadline. */
 
+import { eventually, within } from '@ystate/core/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../src/index.js';
 import { startTestPostgres, type TestPostgres } from '../src/testing/index.js';
@@ -42,29 +43,9 @@ export function storeFactory(
   };
 }
 
-/** Resolves once `check` returns true, polling on each macrotask; rejects after `timeoutMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Rejects when `promise` does not settle within `ms`: no caller is left waiting forever. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** The integers from `first` to `last`, inclusive. */
 export function range(first: number, last: number): number[] {
   return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
 }
+
+export { eventually, within };

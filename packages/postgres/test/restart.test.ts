@@ -69,8 +69,8 @@ describe('PostgreSQL restarted mid-stream (immediate shutdown, then crash recove
           try {
             const [entry] = await within(
               nodes[i]!.log.append('raw', [marked(marker)]),
-              20_000,
               `append ${marker}`,
+              20_000,
             );
             acknowledged.set(entry!.seq, marker);
             if (restarted) ackedAfter++;
@@ -89,8 +89,8 @@ describe('PostgreSQL restarted mid-stream (immediate shutdown, then crash recove
           try {
             await within(
               engines[i]!.write(docId, (tx) => tx.push('/list', value)),
-              20_000,
               `write ${value}`,
+              20_000,
             );
           } catch (error) {
             if (!isYStateError(error)) throw error;
@@ -116,7 +116,7 @@ describe('PostgreSQL restarted mid-stream (immediate shutdown, then crash recove
 
       // Every LISTEN connection came back (and said so); every engine write reached the log.
       await eventually(() => reconnects.every((count) => count >= 1), 10_000, 'every bus to reconnect');
-      await within(Promise.all(engines.map((engine) => engine.flush())), 30_000, 'flushing the engines');
+      await within(Promise.all(engines.map((engine) => engine.flush())), 'flushing the engines', 30_000);
       const docHead = await nodes[2]!.log.head(docId);
       expect((await nodes[2]!.log.read(docId)).map((entry) => entry.seq)).toEqual(range(1, docHead));
       await eventually(

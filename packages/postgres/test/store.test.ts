@@ -339,7 +339,7 @@ describe('errors', () => {
       connectionString: 'postgresql://postgres@127.0.0.1:1/postgres',
       pool: { connectionTimeoutMillis: 2000 },
     });
-    await expect(within(start, 10_000, 'start')).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
+    await expect(within(start, 'start', 10_000)).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
   });
 
   it('rejects calls on a closed store with DOCUMENT_CLOSED', async () => {

@@ -45,7 +45,7 @@ describe('redis-server killed with SIGKILL during a stream of appends', () => {
       for (let n = 0; afterRestart < 200; n++) {
         const marker = `${id}:${n}`;
         try {
-          const [entry] = await within(node.log.append(docId, [marked(marker)]), 30_000, `append ${marker}`);
+          const [entry] = await within(node.log.append(docId, [marked(marker)]), `append ${marker}`, 30_000);
           acknowledged.set(entry!.seq, marker);
           if (killed) afterRestart++;
         } catch (error) {
@@ -89,8 +89,8 @@ describe('redis-server killed with SIGKILL during a stream of appends', () => {
         try {
           await within(
             engine.write(docId, (tx) => tx.set(`/n${i}`, n)),
-            30_000,
             `write ${i}:${n}`,
+            30_000,
           );
           outcomes.ok++;
           written++;

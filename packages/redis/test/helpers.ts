@@ -1,5 +1,6 @@
 /** Shared pieces of the Redis tests: servers started once per file, unique prefixes, waiting with a deadline. */
 
+import { eventually, within } from '@ystate/core/testing';
 import { Cluster, Redis } from 'ioredis';
 import {
   type RedisClusterHandle,
@@ -32,24 +33,4 @@ export function connectToCluster(cluster: RedisClusterHandle): Cluster {
   return redis;
 }
 
-/** Resolves once `check` returns true, polling on each macrotask; rejects after `timeoutMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Rejects when `promise` does not settle within `ms`: no caller is left waiting forever. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
+export { eventually, within };

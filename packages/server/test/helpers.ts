@@ -1,6 +1,7 @@
 /** Shared pieces of the server tests: servers on port 0, real y-websocket clients, raw protocol clients, waiting on events. */
 
 import { Engine, MemoryUpdateLog, type SyncBus, type UpdateLog } from '@ystate/core';
+import { within } from '@ystate/core/testing';
 import * as decoding from 'lib0/decoding';
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
@@ -117,15 +118,6 @@ export function until(doc: Y.Doc, check: (doc: Y.Doc) => boolean, what = 'docume
   );
 }
 
-/** Rejects when `promise` does not settle within `ms` (no test waits forever). */
-export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** A raw WebSocket client that records what it receives, for speaking the protocol by hand. */
 export interface RawClient {
   readonly ws: WebSocket;
@@ -229,3 +221,5 @@ export function patchState(
     body: typeof patch === 'string' ? patch : JSON.stringify(patch),
   });
 }
+
+export { within };

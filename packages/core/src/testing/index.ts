@@ -1,6 +1,7 @@
 /**
  * @ystate/core/testing — the acceptance suites every `UpdateLog` and `SyncBus` implementation runs
- * under Vitest, so memory, file, Redis and PostgreSQL keep one contract. Needs `vitest` and
+ * under Vitest, so memory, file, Redis and PostgreSQL keep one contract; and waiting helpers for
+ * tests that must not sleep. Needs `vitest` and
  * `fast-check` installed (optional peer dependencies of @ystate/core).
  */
 
@@ -8,3 +9,4 @@ export type { SyncBusSetup, SyncBusTestContext } from './sync-bus-suite.js';
 export { runSyncBusTests } from './sync-bus-suite.js';
 export type { UpdateLogSetup, UpdateLogTestContext } from './update-log-suite.js';
 export { runUpdateLogTests } from './update-log-suite.js';
+export { eventually, within } from './waiting.js';
