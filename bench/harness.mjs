@@ -202,7 +202,10 @@ export async function runScenario(definition) {
   console.log(`\nwrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
 }
 
-/** Medians per metric for each variant, and for ours the ratio of each median to the peer's. */
+/**
+ * Medians per metric for each variant, and for ours the ratio of each median to the peers': `ratio`
+ * to the first peer (the one a scenario compares against first), `ratios` to each peer by id.
+ */
 export function summarize(metrics, variants, samples) {
   const medians = Object.fromEntries(
     variants.map((variant) => [
@@ -210,7 +213,11 @@ export function summarize(metrics, variants, samples) {
       Object.fromEntries(metrics.map((m) => [m.key, median(samples[variant.id].map((s) => s[m.key]))])),
     ]),
   );
-  const peer = variants.find((variant) => variant.role === 'peer');
+  const peers = variants.filter((variant) => variant.role === 'peer');
+  const ratiosTo = (variant, peer) =>
+    Object.fromEntries(
+      metrics.map((m) => [m.key, ratioOf(medians[variant.id][m.key], medians[peer.id][m.key])]),
+    );
   return variants.map((variant) => {
     const summary = {
       id: variant.id,
@@ -219,10 +226,11 @@ export function summarize(metrics, variants, samples) {
       median: medians[variant.id],
       samples: samples[variant.id],
     };
-    if (variant.role === 'ours' && peer) {
-      summary.ratio = Object.fromEntries(
-        metrics.map((m) => [m.key, ratioOf(medians[variant.id][m.key], medians[peer.id][m.key])]),
-      );
+    if (variant.role === 'ours' && peers.length > 0) {
+      summary.ratio = ratiosTo(variant, peers[0]);
+      if (peers.length > 1) {
+        summary.ratios = Object.fromEntries(peers.map((peer) => [peer.id, ratiosTo(variant, peer)]));
+      }
     }
     return summary;
   });
@@ -315,15 +323,21 @@ export function formatRatio(ratio) {
 /** The compact table of medians printed after a run (plain text, also used in docs as a code block). */
 export function formatTable(results) {
   const primary = results.metrics.find((m) => m.primary) ?? results.metrics[0];
+  const peers = results.variants.filter((variant) => variant.role === 'peer');
   const header = [
     'variant',
     ...results.metrics.map((m) => `${m.label} (${m.unit})`),
-    `${primary.label} ÷ peer`,
+    ...peers.map((peer) => `${primary.label} ÷ ${peers.length > 1 ? peer.label : 'peer'}`),
   ];
   const rows = results.variants.map((variant) => [
     labelOf(variant),
     ...results.metrics.map((m) => formatValue(variant.median[m.key])),
-    variant.role === 'peer' ? '1.00×' : formatRatio(variant.ratio?.[primary.key]),
+    ...peers.map((peer) => {
+      if (variant.id === peer.id) return '1.00×';
+      if (variant.role !== 'ours') return '–';
+      const ratio = peers.length > 1 ? variant.ratios?.[peer.id] : variant.ratio;
+      return formatRatio(ratio?.[primary.key]);
+    }),
   ]);
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i].length)));
   const line = (cells) =>
@@ -391,6 +405,8 @@ export function renderChart(results) {
   const barArea = width - labelWidth - valueWidth - 20;
   const rowHeight = 26;
   const colors = { ours: '#2563eb', peer: '#9ca3af' };
+  const peers = results.variants.filter((variant) => variant.role === 'peer');
+  const firstPeer = peers.length > 1 ? peers[0].label : 'peer';
   const parts = [];
   let y = 34;
   parts.push(
@@ -425,7 +441,8 @@ export function renderChart(results) {
           `<path d="M${x1.toFixed(1)} ${mid}H${x2.toFixed(1)}M${x1.toFixed(1)} ${mid - 4}v8M${x2.toFixed(1)} ${mid - 4}v8" stroke="#111827" stroke-width="1"/>`,
         );
       }
-      const ratio = variant.role === 'ours' ? ` · ${formatRatio(variant.ratio?.[metric.key])} peer` : '';
+      const ratio =
+        variant.role === 'ours' ? ` · ${formatRatio(variant.ratio?.[metric.key])} ${firstPeer}` : '';
       parts.push(
         `<text x="${labelWidth + barArea + 8}" y="${barY + barHeight - 4}" font-size="12">${escapeXml(formatValue(value, metric.unit) + ratio)}</text>`,
       );

@@ -1,2 +1,12 @@
-/** The scenarios `npm run bench` runs, in order: each is `bench/<name>.mjs`. */
-export const scenarios = ['trace-load', 'redis-append'];
+/** The scenarios `npm run bench` runs, in the order of issue 7: each is `bench/<name>.mjs`. */
+export const scenarios = [
+  'edit-latency',
+  'fan-out',
+  'idle-connections',
+  'redis-append',
+  'trace-load',
+  'redis-trace-load',
+  'large-state',
+  'agui',
+  'reconnect-storm',
+];
