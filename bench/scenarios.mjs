@@ -2,6 +2,7 @@
 export const scenarios = [
   'edit-latency',
   'fan-out',
+  'fan-out-many',
   'idle-connections',
   'redis-append',
   'trace-load',

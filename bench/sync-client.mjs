@@ -9,7 +9,8 @@
  *   document name, and the server holds a document's messages until the client has sent an auth
  *   message for it (what `@hocuspocus/provider` sends first, with an empty token when it has none).
  *
- * A client keeps no `Y.Doc`. It answers the server's sync step 1 with an empty step 2, counts as
+ * A client keeps no `Y.Doc` of its own. It answers the server's sync step 1 with what the server
+ * lacks of the `doc` it was given (as a reconnecting client would), or with an empty step 2, counts as
  * synced when the server's step 2 arrives, and finds **markers** in what it receives: a writer
  * (see `MarkerWriter`) puts `~M<writer>.<n>~` in each update as a string value, which Yjs encodes
  * verbatim, so a receiver can tell which update arrived without decoding Yjs (a native
@@ -98,12 +99,17 @@ export class SyncClient {
   #hocuspocus;
   #resolveSynced;
 
+  #doc;
+
   /**
    * Opens a socket to `server` (`{ url, dialect }`, from servers.mjs) for `docId`. The returned
-   * client's `synced` resolves on the server's step 2; `opened` when the socket is open.
+   * client's `synced` resolves on the server's step 2; `opened` when the socket is open. With
+   * `doc` (a `Y.Doc`, which several clients of one document may share), the server's step 1 is
+   * answered with the part of `doc` it lacks; the client never applies what it receives to `doc`.
    */
-  constructor(server, docId) {
+  constructor(server, docId, { doc } = {}) {
     this.#docId = docId;
+    this.#doc = doc;
     this.#hocuspocus = server.dialect === 'hocuspocus';
     const url = this.#hocuspocus ? server.url : `${server.url}/${encodeURIComponent(docId)}`;
     this.#ws = new WebSocket(url, { perMessageDeflate: false });
@@ -172,7 +178,10 @@ export class SyncClient {
     if (decoding.readVarUint(decoder) !== MESSAGE_SYNC) return;
     const syncType = decoding.readVarUint(decoder);
     if (syncType === SYNC_STEP1) {
-      this.#send((encoder) => writeSync(encoder, SYNC_STEP2, EMPTY_UPDATE));
+      const missing = this.#doc
+        ? Y.encodeStateAsUpdate(this.#doc, decoding.readVarUint8Array(decoder))
+        : EMPTY_UPDATE;
+      this.#send((encoder) => writeSync(encoder, SYNC_STEP2, missing));
       return;
     }
     if (syncType === SYNC_STEP2) this.#resolveSynced();
