@@ -57,6 +57,32 @@ describe('Engine: persistence', () => {
     await b.close();
   });
 
+  it('spaces checkpoints by the size of the last one, so a large document is not re-encoded every few small edits', async () => {
+    const log = new MemoryUpdateLog();
+    /** Writes `values` (one entry each) through a new engine; resolves with the seq of the latest checkpoint. */
+    const phase = async (values: Json[], sizeFraction?: number) => {
+      const every = sizeFraction === undefined ? { entries: 10 } : { entries: 10, sizeFraction };
+      const e = engine(log, { checkpointEvery: every });
+      for (const [i, value] of values.entries()) {
+        await e.write('d', (tx) =>
+          tx.set(typeof value === 'string' && value.length > 50_000 ? '/big' : `/k${i % 5}`, value),
+        );
+      }
+      await e.close();
+      return (await log.latestCheckpoint('d'))?.seq;
+    };
+    const small = (n: number) => Array.from({ length: n }, (_, i) => i);
+    // 10 entries, one of them a 100 kB string that stays: the checkpoint at seq 10 holds ~100 kB.
+    expect(await phase(['x'.repeat(100_000), ...small(9)])).toBe(10);
+    // 50 small entries (~1.5 kB) are less than a tenth of that: no checkpoint, although 50 > 10 entries.
+    // The size comes from the checkpoint loaded on open.
+    expect(await phase(small(50))).toBe(10);
+    // The gate is what held it back: without it, the same kind of writes checkpoint.
+    expect(await phase(small(10), 0)).toBe(70);
+    // 20 entries of 1 kB each reach a tenth of the ~100 kB checkpoint.
+    expect(await phase(small(20).map((i) => `${i}`.padEnd(1000, 'y')))).toBeGreaterThan(70);
+  });
+
   it('loads from the latest checkpoint plus the tail, and prunes per the retention bound', async () => {
     const log = new MemoryUpdateLog();
     const a = engine(log, { checkpointEvery: { entries: 10 }, retainEntries: 5 });

@@ -38,8 +38,12 @@ export interface EngineOptions {
   granularity?: Granularity;
   /** Per-document granularity by docId pattern; the first match wins. */
   granularityRules?: readonly GranularityRule[];
-  /** Store a checkpoint after this many entries or payload bytes since the last (default 1,000 / 4 MiB). */
-  checkpointEvery?: { entries?: number; bytes?: number };
+  /**
+   * Store a checkpoint after this many entries or payload bytes since the last (default 1,000 / 4 MiB),
+   * once the payload bytes since the last also reach `sizeFraction` of that checkpoint's size (default
+   * 0.1): a checkpoint re-encodes the whole document, so a large one is not rebuilt every 1,000 small edits.
+   */
+  checkpointEvery?: { entries?: number; bytes?: number; sizeFraction?: number };
   /** Prune entries older than the checkpoint that leaves at least this many entries (default: keep all). */
   retainEntries?: number;
   /** Evict documents nobody has held for this long (default 30 s). */
@@ -94,6 +98,7 @@ export class Engine {
       checkpointEvery: {
         entries: options.checkpointEvery?.entries ?? 1000,
         bytes: options.checkpointEvery?.bytes ?? 4 * 1024 * 1024,
+        sizeFraction: options.checkpointEvery?.sizeFraction ?? 0.1,
       },
       retainEntries: options.retainEntries ?? Number.POSITIVE_INFINITY,
       loadChunk: options.loadChunk ?? DEFAULT_CHUNK,

@@ -61,12 +61,20 @@ export async function loadInto(
   log: UpdateLog,
   docId: string,
   ydoc: Y.Doc,
-  options: { to?: number; chunk?: number; onEvents?: (events: RecordedLifecycleEvent[]) => void } = {},
+  options: {
+    to?: number;
+    chunk?: number;
+    onCheckpoint?: (checkpoint: LogEntry) => void;
+    onEvents?: (events: RecordedLifecycleEvent[]) => void;
+  } = {},
 ): Promise<number> {
   const to = options.to ?? (await log.head(docId));
   const chunk = options.chunk ?? DEFAULT_CHUNK;
   const checkpoint = await log.latestCheckpoint(docId, to);
-  if (checkpoint) Y.applyUpdate(ydoc, checkpoint.payload, new LogOrigin(checkpoint.seq, checkpoint.origin));
+  if (checkpoint) {
+    Y.applyUpdate(ydoc, checkpoint.payload, new LogOrigin(checkpoint.seq, checkpoint.origin));
+    options.onCheckpoint?.(checkpoint);
+  }
   let next = (checkpoint?.seq ?? 0) + 1;
   let sliceStarted = performance.now();
   while (next <= to) {

@@ -31,7 +31,7 @@ export interface LiveDocumentContext {
   bus: SyncBus | undefined;
   nodeId: string;
   granularity: Granularity;
-  checkpointEvery: { entries: number; bytes: number };
+  checkpointEvery: { entries: number; bytes: number; sizeFraction: number };
   /** Keep at least this many entries before the latest checkpoint when pruning (Infinity: never prune). */
   retainEntries: number;
   /** How many entries are applied between event-loop yields when loading. */
@@ -102,6 +102,8 @@ export class LiveDocument {
   private readonly pausedEntries: LogEntry[] = [];
   private incoming: Promise<void> = Promise.resolve();
   private readonly sinceCheckpoint = { entries: 0, bytes: 0 };
+  /** The payload size of the latest checkpoint (loaded or stored), which spaces the next one. */
+  private checkpointBytes = 0;
   private checkpointing: Promise<void> | undefined;
   private readonly statuses = new Map<string, LifecycleStatus>();
   private readonly lifecycleListeners = new Set<LifecycleListener>();
@@ -128,6 +130,9 @@ export class LiveDocument {
       if (ctx.bus) live.stopBus = await ctx.bus.subscribe(docId, (entries) => live.receiveEntries(entries));
       const head = await loadInto(ctx.log, docId, live.doc.ydoc, {
         chunk: ctx.loadChunk,
+        onCheckpoint: (checkpoint) => {
+          live.checkpointBytes = checkpoint.payload.byteLength;
+        },
         onEvents: (events) => {
           for (const event of events) live.noteStatus(event);
         },
@@ -454,9 +459,10 @@ export class LiveDocument {
     if (this.ctx.granularity.mode === 'lifecycle') return;
     this.sinceCheckpoint.entries += stored.length;
     for (const entry of stored) this.sinceCheckpoint.bytes += entry.payload.byteLength;
-    const { entries, bytes } = this.ctx.checkpointEvery;
-    if (this.checkpointing || (this.sinceCheckpoint.entries < entries && this.sinceCheckpoint.bytes < bytes))
-      return;
+    const { entries, bytes, sizeFraction } = this.ctx.checkpointEvery;
+    const since = this.sinceCheckpoint;
+    if (this.checkpointing || (since.entries < entries && since.bytes < bytes)) return;
+    if (since.bytes < this.checkpointBytes * sizeFraction) return;
     this.sinceCheckpoint.entries = 0;
     this.sinceCheckpoint.bytes = 0;
     this.checkpointing = this.checkpoint(this.tracker.watermark)
@@ -469,7 +475,9 @@ export class LiveDocument {
   /** Stores a checkpoint at `seq` built from the log, then prunes what the retention bound allows. */
   private async checkpoint(seq: number): Promise<void> {
     const { log, nodeId, retainEntries } = this.ctx;
-    await log.storeCheckpoint(this.docId, await buildCheckpoint(log, this.docId, seq, nodeId));
+    const checkpoint = await buildCheckpoint(log, this.docId, seq, nodeId);
+    await log.storeCheckpoint(this.docId, checkpoint);
+    this.checkpointBytes = checkpoint.payload.byteLength;
     if (!Number.isFinite(retainEntries)) return;
     const oldest = await log.latestCheckpoint(this.docId, seq - retainEntries);
     if (oldest) await log.prune(this.docId, oldest.seq + 1);
