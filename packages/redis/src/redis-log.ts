@@ -1,14 +1,14 @@
 /**
  * `RedisUpdateLog`: a document's log is a Redis list of entry frames. One Lua script numbers a
  * batch, pushes it and publishes it (PUBLISH, or SPUBLISH on a cluster) in one atomic step;
- * concurrent appends share a pipeline (ioredis auto-pipelining). Trimming raises a base offset in
+ * concurrent appends to a document are merged into one script call, and the calls of different
+ * documents share a pipeline (ioredis auto-pipelining). Trimming raises a base offset in
  * the same script, so seq → list index stays exact. Checkpoints live in a sorted set beside the
  * list, stored under a short lease. Key layout: docs/redis.md.
  */
 
 import { randomUUID } from 'node:crypto';
 import {
-  copyEntry,
   type EntryInput,
   ErrorCode,
   type LogEntry,
@@ -18,11 +18,20 @@ import {
 } from '@ystate/core';
 import type { Cluster, Redis } from 'ioredis';
 import { isCluster, scanKeys } from './connection.js';
-import { checkEntry, decodeFrame, invalid, numberedFrame, unavailable, unnumberedFrame } from './frames.js';
+import {
+  checkEntry,
+  decodeFrame,
+  type EncodedAppend,
+  encodeAppend,
+  invalid,
+  numberedFrame,
+  unavailable,
+} from './frames.js';
 import {
   checkDocId,
   checkPrefix,
   DEFAULT_PREFIX,
+  type DocumentKeys,
   docIdOfLogKey,
   documentKeyPattern,
   documentKeys,
@@ -47,6 +56,42 @@ export interface RedisUpdateLogOptions {
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Appends waiting for a document are merged into one script call up to this many entries and
+ * bytes of frames (a single larger append still goes, alone and whole). Waiting appends that reach
+ * either limit go at once, even while another call of the document is in flight, so bulk writers
+ * keep many calls in one pipeline; the limits also bound how long one script call holds Redis.
+ */
+const MERGE_MAX_ENTRIES = 1000;
+const MERGE_MAX_BYTES = 1 << 20;
+
+/** One `append` call waiting for its script call. */
+interface WaitingAppend {
+  /** Its frames, seq 0, encoded when the call was made. */
+  readonly frames: Buffer[];
+  readonly bytes: number;
+  /** What it resolves with once numbered. */
+  readonly stored: LogEntry[];
+  readonly resolve: (stored: LogEntry[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** A document's appends: those waiting (with their totals), and its script calls in flight. */
+interface AppendQueue {
+  readonly docId: string;
+  readonly waiting: WaitingAppend[];
+  entries: number;
+  bytes: number;
+  inFlight: number;
+  scheduled: boolean;
+  keys?: DocumentKeys;
+}
+
+/** Whether a document's waiting appends fill a script call (they go without waiting). */
+function isFull(queue: AppendQueue): boolean {
+  return queue.entries >= MERGE_MAX_ENTRIES || queue.bytes >= MERGE_MAX_BYTES;
+}
+
 /** An `UpdateLog` on Redis in the ystate key layout. */
 export class RedisUpdateLog implements UpdateLog {
   /** The append script publishes on the document's channel: the engine must not publish again. */
@@ -59,6 +104,10 @@ export class RedisUpdateLog implements UpdateLog {
   private readonly leaseToken: string;
   private readonly pageSize: number;
   private closed = false;
+  /** Per document with appends waiting or in flight: what waits, and whether a call is out. */
+  private readonly appendQueues = new Map<string, AppendQueue>();
+  /** The append script calls not answered yet (they settle without rejecting). */
+  private readonly calls = new Set<Promise<void>>();
 
   constructor(options: RedisUpdateLogOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -78,31 +127,117 @@ export class RedisUpdateLog implements UpdateLog {
     this.pageSize = options.readPageSize ?? 10_000;
   }
 
-  /** Appends a batch in one script call; resolves once Redis has it (and has published it). */
-  async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
-    this.assertOpen();
-    checkDocId(docId);
-    // Validate and encode the whole batch before sending, so a bad entry appends nothing.
-    const frames = entries.map((entry, index) => {
-      checkEntry(entry, `entry ${index} for "${docId}"`);
-      return unnumberedFrame(entry);
-    });
-    if (frames.length === 0) return [];
-    const keys = documentKeys(this.prefix, docId);
-    let first: number;
+  /**
+   * Appends a batch; resolves once Redis has it (and has published it). Concurrent appends to one
+   * document are merged, as in group commit: the appends made in one turn go out in one script
+   * call, and those that arrive while a call of the document is in flight wait for it, then go
+   * together (in call order, each batch whole and contiguous). Each batch is validated and encoded
+   * when it is handed in, so a bad entry fails only its own call, and later changes to the
+   * caller's payloads do not matter.
+   */
+  append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+    let encoded: EncodedAppend;
     try {
-      first = await this.commands.ystateAppend(
-        keys.log,
-        keys.base,
-        this.publishCommand,
-        keys.channel,
-        ...frames,
-      );
-    } catch (cause) {
-      throw unavailable(cause, `appending ${frames.length} entries to "${docId}"`);
+      this.assertOpen();
+      checkDocId(docId);
+      encoded = encodeAppend(entries, docId);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    // Stored copies that own their payloads (callers may reuse their buffers).
-    return entries.map((entry, i) => copyEntry({ ...entry, seq: first + i }));
+    if (encoded.frames.length === 0) return Promise.resolve([]);
+    return new Promise<LogEntry[]>((resolve, reject) => {
+      let queue = this.appendQueues.get(docId);
+      if (queue === undefined) {
+        queue = { docId, waiting: [], entries: 0, bytes: 0, inFlight: 0, scheduled: false };
+        this.appendQueues.set(docId, queue);
+      }
+      const { frames, bytes, stored } = encoded;
+      queue.waiting.push({ frames, bytes, stored, resolve, reject });
+      queue.entries += frames.length;
+      queue.bytes += bytes;
+      if (queue.inFlight === 0 || isFull(queue)) this.schedule(queue);
+    });
+  }
+
+  /** Sends a document's waiting appends on the next tick, so the rest of this turn joins them. */
+  private schedule(queue: AppendQueue): void {
+    if (queue.scheduled) return;
+    queue.scheduled = true;
+    process.nextTick(() => {
+      queue.scheduled = false;
+      this.sendWaiting(queue, false);
+    });
+  }
+
+  /**
+   * Sends what waits for a document: everything when no call of it is in flight (or `all`), else
+   * only full calls (the rest waits for the calls in flight).
+   */
+  private sendWaiting(queue: AppendQueue, all: boolean): void {
+    while (queue.waiting.length > 0 && (all || queue.inFlight === 0 || isFull(queue))) this.sendCall(queue);
+    if (queue.waiting.length === 0 && queue.inFlight === 0) this.retire(queue);
+  }
+
+  /** Forgets a document's queue once nothing waits or is in flight (a new one starts on demand). */
+  private retire(queue: AppendQueue): void {
+    if (this.appendQueues.get(queue.docId) === queue) this.appendQueues.delete(queue.docId);
+  }
+
+  /** Sends the waiting appends that fit in one script call (whole appends, at least one). */
+  private sendCall(queue: AppendQueue): void {
+    const { waiting } = queue;
+    let count = 0;
+    let entries = 0;
+    let bytes = 0;
+    while (count < waiting.length) {
+      const next = waiting[count] as WaitingAppend;
+      const fits = entries + next.frames.length <= MERGE_MAX_ENTRIES && bytes + next.bytes <= MERGE_MAX_BYTES;
+      if (count > 0 && !fits) break;
+      count++;
+      entries += next.frames.length;
+      bytes += next.bytes;
+    }
+    const batches = waiting.splice(0, count);
+    queue.entries -= entries;
+    queue.bytes -= bytes;
+    const frames: Buffer[] = count === 1 ? (batches[0] as WaitingAppend).frames : [];
+    if (count > 1) for (const batch of batches) for (const frame of batch.frames) frames.push(frame);
+    queue.keys ??= documentKeys(this.prefix, queue.docId);
+    const keys = queue.keys;
+    queue.inFlight++;
+    const answered = () => {
+      this.calls.delete(call);
+      queue.inFlight--;
+      // The callers answered now may append again in this turn: the next tick sends them together.
+      if (queue.inFlight === 0) {
+        if (queue.waiting.length > 0) this.schedule(queue);
+        else this.retire(queue);
+      }
+    };
+    let sent: Promise<number>;
+    try {
+      sent = this.commands.ystateAppend(keys.log, keys.base, this.publishCommand, keys.channel, ...frames);
+    } catch (cause) {
+      // Not expected from ioredis, but no caller may be left waiting.
+      sent = Promise.reject(cause);
+    }
+    const call = sent.then(
+      (first) => {
+        answered();
+        let seq = first;
+        for (const batch of batches) {
+          for (const entry of batch.stored) entry.seq = seq++;
+          batch.resolve(batch.stored);
+        }
+      },
+      (cause: unknown) => {
+        answered();
+        for (const batch of batches) {
+          batch.reject(unavailable(cause, `appending ${batch.frames.length} entries to "${queue.docId}"`));
+        }
+      },
+    );
+    this.calls.add(call);
   }
 
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
@@ -244,9 +379,16 @@ export class RedisUpdateLog implements UpdateLog {
     return [...ids];
   }
 
-  /** Refuses further calls with DOCUMENT_CLOSED. The connection belongs to whoever made it. */
+  /**
+   * Refuses further calls with DOCUMENT_CLOSED; resolves once the appends already handed in are
+   * answered (they are sent at once). The connection belongs to whoever made it.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    while (this.appendQueues.size > 0 || this.calls.size > 0) {
+      for (const queue of this.appendQueues.values()) this.sendWaiting(queue, true);
+      await Promise.all(this.calls);
+    }
   }
 
   private assertOpen(): void {

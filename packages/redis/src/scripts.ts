@@ -6,15 +6,21 @@
 
 import type { Cluster, Redis } from 'ioredis';
 
-/** Unsigned LEB128, as lib0's `writeVarUint` (exact for integers below 2^53). */
+/**
+ * Unsigned LEB128, as lib0's `writeVarUint` (exact for integers below 2^53). Seqs and frame
+ * lengths are mostly below 2^14: those take the short paths, without a table.
+ */
 const VARUINT = `
+local char, floor, sub = string.char, math.floor, string.sub
 local function varuint(n)
+  if n < 128 then return char(n) end
+  if n < 16384 then return char(n % 128 + 128, floor(n / 128)) end
   local out = {}
   while n >= 128 do
-    out[#out + 1] = string.char(n % 128 + 128)
-    n = math.floor(n / 128)
+    out[#out + 1] = char(n % 128 + 128)
+    n = floor(n / 128)
   end
-  out[#out + 1] = string.char(n)
+  out[#out + 1] = char(n)
   return table.concat(out)
 end
 `;
@@ -36,12 +42,14 @@ local n = #ARGV - 2
 local first = base + len + 1
 local frames = {}
 local message = {'\\1', varuint(n)}
+local m = 2
 for i = 1, n do
   local frame = ARGV[i + 2]
-  local numbered = string.sub(frame, 1, 2) .. varuint(first + i - 1) .. string.sub(frame, 4)
+  local numbered = sub(frame, 1, 2) .. varuint(first + i - 1) .. sub(frame, 4)
   frames[i] = numbered
-  message[#message + 1] = varuint(#numbered)
-  message[#message + 1] = numbered
+  message[m + 1] = varuint(#numbered)
+  message[m + 2] = numbered
+  m = m + 2
 end
 for i = 1, n, 1000 do
   redis.call('RPUSH', KEYS[1], unpack(frames, i, math.min(i + 999, n)))
