@@ -185,13 +185,17 @@ describe('withCodecs', () => {
   it('stores ciphertext in the inner log and reads plaintext back', async () => {
     const inner = new MemoryUpdateLog();
     const log = withCodecs(inner, both);
-    const first = entry(compressible);
+    const first = entry(new Uint8Array(compressible));
     const second = entry(text.encode('short secret'), 'agent-7');
     const appended = await log.append('doc', [first, second]);
     expect(appended).toEqual([
       { ...first, seq: 1 },
       { ...second, seq: 2 },
     ]);
+    // Like every log, what append returns shares no memory with the caller's input.
+    expect(appended[0]?.payload).not.toBe(first.payload);
+    first.payload.fill(0);
+    expect(appended[0]?.payload).toEqual(compressible);
 
     const stored = await inner.read('doc');
     expect(stored.map((e) => e.flags)).toEqual([

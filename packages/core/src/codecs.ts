@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import * as encoding from 'lib0/encoding';
 import { ErrorCode, YStateError } from './errors.js';
-import { EntryFlags, type EntryInput, type LogEntry } from './log-entry.js';
+import { copyEntry, EntryFlags, type EntryInput, type LogEntry } from './log-entry.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
 
 /** How payloads are compressed and encrypted; leave a part out to turn it off. */
@@ -107,9 +107,13 @@ export function withCodecs(log: UpdateLog, options: CodecOptions): UpdateLog {
         docId,
         entries.map((entry) => encodePayload(entry, options)),
       );
-      // The caller holds the plaintext already: hand it back with the assigned seqs instead of
-      // decrypting what was just encrypted.
-      return stored.map((entry, i) => ({ ...(entries[i] ?? decode(entry)), seq: entry.seq }));
+      // The caller holds the plaintext already: hand a copy of it back with the assigned seqs
+      // instead of decrypting what was just encrypted (a copy: like every log, share no memory with
+      // the caller's input).
+      return stored.map((entry, i) => {
+        const input = entries[i];
+        return input === undefined ? decode(entry) : { ...copyEntry(input), seq: entry.seq };
+      });
     },
     async read(docId, range) {
       return (await log.read(docId, range)).map(decode);
