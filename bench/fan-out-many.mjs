@@ -1,0 +1,241 @@
+/**
+ * fan-out-many: 100 documents × 10 clients, every client writing one update per second, each
+ * update delivered to the 9 other clients of its document; the latency of every delivery, versus
+ * the y-websocket reference server and Hocuspocus (issue 7, scenario 2, second half: p99 < 10 ms).
+ *
+ * Each sample starts a fresh server process (servers.mjs) and runs the load generator in a fresh
+ * Node process (`runInChild`):
+ * - 1,000 `SyncClient`s (raw ws, sync protocol, no Y.Doc), 10 per document, open in batches of
+ *   500 and sync; each is both a writer (a `KeyedMarkerWriter` of its own: its updates set the map key
+ *   `bench.<writer>` to `~M<writer>.<n>~` plus padding, ~60 bytes; a key per writer, so that no
+ *   concurrent set of one key loses its marker in the server's merge) and a reader of the others;
+ * - the 1,000 updates of each second are spread evenly over it (one every millisecond, in a
+ *   fixed order of clients, scheduled on absolute times): a warm-up second (not in the
+ *   latencies), then the measured seconds — 1,000 updates/s and 9,000 deliveries/s in all;
+ * - each client stamps the arrival of each marker (`performance.now()` in the same process as
+ *   the send): latency = arrival − send, over every measured delivery (updates × 9). A client's
+ *   own updates sent back to it (the y-websocket reference server echoes them) are counted apart;
+ * - the sample waits until every delivery arrived (10 s at most after the last send) and checks
+ *   the account: each client got each update of the other 9 exactly once. A sample with a
+ *   missing or duplicate delivery is reported (`verified: false`) and makes the run exit non-zero.
+ * Also per sample, over the measured window (first measured send → last arrival): the server's
+ * CPU (`/proc/<pid>/stat`, % of one core), the generator's CPU (`process.cpuUsage`), its event-loop
+ * utilisation and its longest event-loop block (a busy generator stamps arrivals late, which
+ * counts as latency, and sends late, which does not: the send is stamped when it happens).
+ *
+ * Variants: `ystate serve` with its default embedded file store (a log file per document, fsync
+ * on every append, group commit per document); `ystate serve --redis` against a `redis-server` of
+ * the scenario's own without persistence (flushed before each sample), to show what the fsyncs
+ * cost; the y-websocket 2.1.0 reference server (documents in memory; first peer); Hocuspocus 3 (in
+ * memory, no extension; second peer); and the floor: a bare `ws` relay that forwards each update
+ * message as received, no CRDT work (fan-out-relay-server.mjs). For ystate the sample also holds
+ * what its `/metrics` reported over the measured window (log append and receive-to-broadcast
+ * latency, its longest event-loop delay). `YSTATE_BENCH_PROFILE_DIR=/tmp/x` runs ystate with
+ * `--cpu-prof` into that directory.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRedisServer } from '@ystate/redis/testing';
+import {
+  closeClients,
+  Deliveries,
+  fanOutMetrics,
+  KeyedMarkerWriter,
+  nodeArgsOf,
+  openClients,
+  round,
+  scrapeYstate,
+  serverVariants,
+  startMeters,
+  startVariantServer,
+  ystateReport,
+} from './fan-out-clients.mjs';
+import { runInChild, runScenario } from './harness.mjs';
+
+/** Clients opened at once (the next batch waits until these have synced). */
+const BATCH = 500;
+/** Padding of each update after its marker, in characters. */
+const PADDING = 32;
+/** How long a sample waits for the last deliveries after the last send. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+const unverified = [];
+
+/** ystate's and the peers' variants, plus ystate on a Redis of the scenario's own (no fsync at all). */
+const variants = [
+  serverVariants[0],
+  { id: 'ystate-redis', kind: 'ystate', label: 'ystate serve --redis', role: 'ours', redis: true },
+  ...serverVariants.slice(1),
+];
+
+await runScenario({
+  name: 'fan-out-many',
+  title: 'Fan-out: 100 documents × 10 clients, every client writing 1 update/s — delivery latency',
+  versions: ['@ystate/server', '@ystate/file', 'yjs', 'ws', 'y-websocket', '@hocuspocus/server'],
+  sizes: {
+    smoke: { documents: 10, clientsPerDocument: 5, seconds: 1, warmupSeconds: 0.4, rounds: 1 },
+    full: { documents: 100, clientsPerDocument: 10, seconds: 15, warmupSeconds: 1, rounds: 3 },
+  },
+  metrics: fanOutMetrics(10),
+  setup,
+  child,
+});
+
+if (unverified.length > 0) {
+  console.error(`\nfan-out-many: deliveries missing or duplicated in ${unverified.join('; ')}`);
+  process.exitCode = 1;
+}
+
+async function setup(size) {
+  const redis = await startRedisServer();
+  const clients = size.documents * size.clientsPerDocument;
+  const receivers = size.clientsPerDocument - 1;
+  return {
+    params: {
+      documents: size.documents,
+      clientsPerDocument: size.clientsPerDocument,
+      connections: clients,
+      updatesPerClientPerSecond: 1,
+      updatesPerSecond: clients,
+      deliveriesPerSecond: clients * receivers,
+      measuredSeconds: size.seconds,
+      warmupSeconds: size.warmupSeconds,
+      measuredUpdates: clients * size.seconds,
+      measuredDeliveries: clients * size.seconds * receivers,
+      schedule: `one update every ${round(1000 / clients, 3)} ms, clients in a fixed order (documents interleaved)`,
+      update: `KeyedMarkerWriter: map.set of the writer's own key to a ${PADDING}-character padded marker (~60 bytes)`,
+      connectBatch: BATCH,
+      latency: 'receiver arrival − writer send, performance.now() in the one generator process',
+      isolation: 'a fresh server process and a fresh generator process per sample',
+      redis: `ystate serve --redis: a redis-server ${await redisVersion(redis)} of the scenario's own, no persistence (save '', appendonly no), flushed before each sample`,
+    },
+    variants: variants.map((variant) => ({
+      id: variant.id,
+      label: variant.label,
+      role: variant.role,
+      run: async () => {
+        if (variant.redis) await redis.cli('flushall');
+        const server = await startVariantServer(variant, {
+          nodeArgs: nodeArgsOf(variant),
+          redis: variant.redis ? redis.url : undefined,
+        });
+        try {
+          const sample = await runInChild(import.meta.url, {
+            url: server.url,
+            dialect: server.dialect,
+            pid: server.pid,
+            ystateMetrics: variant.kind === 'ystate',
+            documents: size.documents,
+            clientsPerDocument: size.clientsPerDocument,
+            seconds: size.seconds,
+            warmupSeconds: size.warmupSeconds,
+          });
+          sample.serverPeakRssMB = round(server.usage().peakRssMB, 1);
+          if (!sample.verified) unverified.push(`${variant.label}: ${JSON.stringify(accountOf(sample))}`);
+          return sample;
+        } finally {
+          // SIGTERM first: a server run with --cpu-prof writes its profile on a graceful exit.
+          await server.stop();
+          await server.close();
+        }
+      },
+    })),
+    cleanup: () => redis.stop(),
+  };
+}
+
+async function redisVersion(redis) {
+  return (await redis.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
+}
+
+/** One sample in the generator process: open every client, send on schedule, wait, account. */
+async function child({
+  url,
+  dialect,
+  pid,
+  ystateMetrics,
+  documents,
+  clientsPerDocument,
+  seconds,
+  warmupSeconds,
+}) {
+  const server = { url, dialect };
+  const count = documents * clientsPerDocument;
+  const warmup = count * warmupSeconds;
+  const total = warmup + count * seconds;
+  const deliveries = new Deliveries({
+    markers: total,
+    receivers: clientsPerDocument - 1,
+    slots: clientsPerDocument,
+  });
+  // Client i is client (i div documents) of document (i mod documents): consecutive sends go to
+  // different documents, and the 10 clients of a document send 100 ms apart.
+  const writers = Array.from({ length: count }, (_, i) => {
+    const slot = Math.floor(i / documents);
+    const id = `d${i % documents}-c${slot}`;
+    return {
+      id,
+      slot,
+      docId: `doc-${i % documents}`,
+      markers: new KeyedMarkerWriter(id, { padding: PADDING }),
+    };
+  });
+  let clients = [];
+  try {
+    const connectStart = performance.now();
+    const specs = writers.map((w) => ({ docId: w.docId, onMarker: deliveries.receiver(w.slot, w.id) }));
+    clients = await openClients(server, specs, { batch: BATCH });
+    const connectMs = performance.now() - connectStart;
+
+    const interval = 1000 / count;
+    let meters;
+    let scraped;
+    let lastSend = 0;
+    let lateSends = 0;
+    const start = performance.now() + 10;
+    for (let i = 0; i < total; ) {
+      if (i === warmup && meters === undefined) {
+        if (ystateMetrics) scraped = await scrapeYstate(url);
+        meters = startMeters(pid);
+      }
+      const wait = start + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      // Send every update that is due (a timer wakes at 1 ms granularity, or late), up to the
+      // end of the warm-up while the meters have not started.
+      const now = performance.now();
+      const end = meters === undefined ? warmup : total;
+      for (; i < end && start + i * interval <= now; i++) {
+        if (now - (start + i * interval) > 5) lateSends++;
+        const writer = writers[i % count];
+        const { marker, update } = writer.markers.next();
+        lastSend = performance.now();
+        deliveries.sent(marker, lastSend, i >= warmup);
+        clients[i % count].sendUpdate(update);
+      }
+    }
+    const complete = await deliveries.settled(DRAIN_TIMEOUT_MS);
+    const cost = meters.stop(complete ? deliveries.lastArrival : performance.now());
+    const ystate = ystateMetrics ? ystateReport(scraped, await scrapeYstate(url)) : undefined;
+    const summary = deliveries.summary();
+    return {
+      ...summary,
+      ...cost,
+      deliveriesPerSec: summary.measuredDeliveries / cost.wallSeconds,
+      serverCpuUsPerDelivery: (cost.serverCpuSeconds * 1e6) / summary.measuredDeliveries,
+      generatorCpuUsPerDelivery: (cost.generatorCpuSeconds * 1e6) / summary.measuredDeliveries,
+      sendSpreadMs: lastSend - meters.start,
+      /** Sends more than 5 ms behind their schedule (the generator was busy). */
+      lateSends,
+      connectMs,
+      generatorRssMB: process.memoryUsage.rss() / 2 ** 20,
+      ...(ystate ? { ystate } : {}),
+    };
+  } finally {
+    await closeClients(clients);
+  }
+}
+
+function accountOf(sample) {
+  const { expectedDeliveries, delivered, missing, duplicates, unknown } = sample;
+  return { expectedDeliveries, delivered, missing, duplicates, unknown };
+}

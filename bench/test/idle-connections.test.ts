@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { runSmoke } from './smoke.js';
+
+// idle-connections at smoke size: 20 documents × 10 clients, all synced, then idle; the server's
+// RSS before and after, against ystate, both peers and the bare relay (the floor).
+describe('bench scenario idle-connections at smoke size', () => {
+  it('connects every client, each gets its document state, and reads the server RSS', async () => {
+    const results = await runSmoke('idle-connections', 90_000);
+    expect(results.params).toMatchObject({ connections: 200, documents: 20, clientsPerDocument: 10 });
+    expect(results.variants.map((variant) => variant.role)).toEqual(['ours', 'peer', 'peer', 'floor']);
+    for (const variant of results.variants) {
+      for (const sample of variant.samples) {
+        // Every client synced, and the 180 that joined after their document's first client
+        // received its state (its marker) in the server's sync step 2.
+        expect(sample).toMatchObject({ verified: true, connections: 200, clientsCheckedForState: 180 });
+        expect(sample.serverRssMB).toBeGreaterThan(sample.serverRssBeforeMB as number);
+        expect(sample.serverPeakRssMB).toBeGreaterThanOrEqual(sample.serverRssMB as number);
+        expect(sample.generatorRssMB).toBeGreaterThan(0);
+      }
+    }
+  });
+});
