@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import * as Y from 'yjs';
 import { benchDir } from './harness.mjs';
 import { freePort, processUsage, startServer } from './servers.mjs';
 import { SyncClient } from './sync-client.mjs';
@@ -38,37 +37,6 @@ export async function openClients(server, specs, { batch = 500 } = {}) {
   } catch (error) {
     await closeClients(clients);
     throw error;
-  }
-}
-
-/**
- * Like `MarkerWriter` (sync-client.mjs): updates carrying `~M<writer>.<n>~` (plus padding) as a
- * map value, but under a key of the writer's own (`bench.<writer>`) instead of a shared one. With
- * several writers on one document this matters: concurrent sets of one key are resolved by the
- * server's Y.Doc, and a set that loses is deleted as it is integrated, so the update the server
- * re-encodes and broadcasts would no longer carry its marker. With a key per writer, every
- * update's value wins (each set follows the writer's previous one) and reaches every receiver.
- */
-export class KeyedMarkerWriter {
-  #doc = new Y.Doc();
-  #map = this.#doc.getMap('bench');
-  #count = 0;
-
-  constructor(writerId, { padding = 0 } = {}) {
-    this.writerId = String(writerId);
-    this.padding = padding > 0 ? 'x'.repeat(padding) : '';
-  }
-
-  /** The next update and its marker. */
-  next() {
-    const marker = `${this.writerId}.${this.#count++}`;
-    let update;
-    const capture = (u) => {
-      update = u;
-    };
-    this.#doc.once('update', capture);
-    this.#map.set(this.writerId, `~M${marker}~${this.padding}`);
-    return { marker, update };
   }
 }
 

@@ -6,7 +6,7 @@
  * Each sample starts a fresh server process (servers.mjs) and runs the load generator in a fresh
  * Node process (`runInChild`):
  * - 1,000 `SyncClient`s (raw ws, sync protocol, no Y.Doc), 10 per document, open in batches of
- *   500 and sync; each is both a writer (a `KeyedMarkerWriter` of its own: its updates set the map key
+ *   500 and sync; each is both a writer (a `MarkerWriter` of its own: its updates set the map key
  *   `bench.<writer>` to `~M<writer>.<n>~` plus padding, ~60 bytes; a key per writer, so that no
  *   concurrent set of one key loses its marker in the server's merge) and a reader of the others;
  * - the 1,000 updates of each second are spread evenly over it (one every millisecond, in a
@@ -40,7 +40,6 @@ import {
   closeClients,
   Deliveries,
   fanOutMetrics,
-  KeyedMarkerWriter,
   nodeArgsOf,
   openClients,
   round,
@@ -51,6 +50,7 @@ import {
   ystateReport,
 } from './fan-out-clients.mjs';
 import { runInChild, runScenario } from './harness.mjs';
+import { MarkerWriter } from './sync-client.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
 const BATCH = 500;
@@ -103,7 +103,7 @@ async function setup(size) {
       measuredUpdates: clients * size.seconds,
       measuredDeliveries: clients * size.seconds * receivers,
       schedule: `one update every ${round(1000 / clients, 3)} ms, clients in a fixed order (documents interleaved)`,
-      update: `KeyedMarkerWriter: map.set of the writer's own key to a ${PADDING}-character padded marker (~60 bytes)`,
+      update: `MarkerWriter: map.set of the writer's own key to a ${PADDING}-character padded marker (~60 bytes)`,
       connectBatch: BATCH,
       latency: 'receiver arrival − writer send, performance.now() in the one generator process',
       isolation: 'a fresh server process and a fresh generator process per sample',
@@ -177,7 +177,7 @@ async function child({
       id,
       slot,
       docId: `doc-${i % documents}`,
-      markers: new KeyedMarkerWriter(id, { padding: PADDING }),
+      markers: new MarkerWriter(id, { padding: PADDING }),
     };
   });
   let clients = [];

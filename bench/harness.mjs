@@ -404,7 +404,8 @@ export function renderChart(results) {
   const valueWidth = 170;
   const barArea = width - labelWidth - valueWidth - 20;
   const rowHeight = 26;
-  const colors = { ours: '#2563eb', peer: '#9ca3af' };
+  // Ours in blue, peers in grey; references (a ceiling, a floor) in green.
+  const colors = { ours: '#2563eb', peer: '#9ca3af', reference: '#86efac' };
   const peers = results.variants.filter((variant) => variant.role === 'peer');
   const firstPeer = peers.length > 1 ? peers[0].label : 'peer';
   const parts = [];
@@ -431,7 +432,7 @@ export function renderChart(results) {
       const barHeight = rowHeight - 8;
       parts.push(
         `<text x="${labelWidth - 8}" y="${barY + barHeight - 4}" font-size="12" text-anchor="end">${escapeXml(labelOf(variant))}</text>`,
-        `<rect x="${labelWidth}" y="${barY}" width="${scale(value).toFixed(1)}" height="${barHeight}" fill="${colors[variant.role] ?? colors.ours}"/>`,
+        `<rect x="${labelWidth}" y="${barY}" width="${scale(value).toFixed(1)}" height="${barHeight}" fill="${colors[variant.role] ?? colors.reference}"/>`,
       );
       if (values.length > 1) {
         const x1 = labelWidth + scale(Math.min(...values));

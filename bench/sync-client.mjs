@@ -50,9 +50,12 @@ export function markersIn(data) {
 }
 
 /**
- * Writes updates that carry markers: a `Y.Doc` of its own whose map key `k` is set to
- * `~M<writer>.<n>~` (plus optional padding) for the n-th update. Each update is what a Yjs
- * client sends for one edit.
+ * Writes updates that carry markers: a `Y.Doc` of its own whose `bench` map key `<writer>` is set
+ * to `~M<writer>.<n>~` (plus optional padding) for the n-th update. Each update is what a Yjs
+ * client sends for one edit. The key is the writer's own: concurrent sets of one key are resolved
+ * by the server's Y.Doc, and a set that loses is deleted as it is integrated, so what the server
+ * broadcasts would no longer carry its marker; each set of a writer's own key follows its previous
+ * one and wins.
  */
 export class MarkerWriter {
   #doc = new Y.Doc();
@@ -72,7 +75,7 @@ export class MarkerWriter {
       update = u;
     };
     this.#doc.once('update', capture);
-    this.#map.set('k', `~M${marker}~${this.padding}`);
+    this.#map.set(this.writerId, `~M${marker}~${this.padding}`);
     return { marker, update };
   }
 }

@@ -11,7 +11,10 @@ import { MarkerWriter, markersIn, SyncClient } from '../sync-client.mjs';
 // a reconnecting raw client hands a server the state it lacks. Each server runs as its own process.
 
 /** A real client of `server`: y-websocket's provider, or Hocuspocus's for Hocuspocus. */
-function realClient(server: ServerProcess, docId: string): { doc: Y.Doc; synced: Promise<void>; destroy(): void } {
+function realClient(
+  server: ServerProcess,
+  docId: string,
+): { doc: Y.Doc; synced: Promise<void>; destroy(): void } {
   const doc = new Y.Doc();
   if (server.dialect === 'hocuspocus') {
     let onSynced = () => {};
@@ -35,12 +38,12 @@ function realClient(server: ServerProcess, docId: string): { doc: Y.Doc; synced:
   return { doc, synced, destroy: () => provider.destroy() };
 }
 
-/** Resolves once `doc`'s bench map holds `value` at `k`. */
-function holds(doc: Y.Doc, value: string): Promise<void> {
+/** Resolves once `doc`'s bench map holds `value` at `key`. */
+function holds(doc: Y.Doc, key: string, value: string): Promise<void> {
   const map = doc.getMap('bench');
   return new Promise((resolve) => {
     const check = () => {
-      if (map.get('k') !== value) return;
+      if (map.get(key) !== value) return;
       doc.off('update', check);
       resolve();
     };
@@ -85,7 +88,7 @@ describe.each(['ystate', 'y-websocket', 'hocuspocus'] as const)('the raw sync cl
     try {
       await Promise.all([real.synced, writer.synced, reader.synced]);
       const { marker, update } = new MarkerWriter('raw').next();
-      const seen = Promise.all([holds(real.doc, `~M${marker}~`), receives(reader, marker)]);
+      const seen = Promise.all([holds(real.doc, 'raw', `~M${marker}~`), receives(reader, marker)]);
       writer.sendUpdate(update);
       await seen;
     } finally {
