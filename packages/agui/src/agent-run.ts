@@ -310,9 +310,17 @@ export class AgentRun {
     }
   }
 
-  /** Applies a patch to the fork (all or nothing) and plans merging what it made. */
+  /**
+   * Applies a patch to the fork (all or nothing) and plans merging what it made: the updates the
+   * fork's transactions emitted, which hold exactly the structs they added and the deletions they
+   * made. (Encoding the fork's state against its state vector from before would give the same
+   * structs but the whole delete set the document ever had: its cost, and the merge's, would grow
+   * with the document's history instead of the change.)
+   */
   private planMerge(patch: unknown, index: number, type: string, actions: RunAction[]): void {
-    const before = Y.encodeStateVector(this.fork.ydoc);
+    const made: Uint8Array[] = [];
+    const collect = (update: Uint8Array) => made.push(update);
+    this.fork.ydoc.on('update', collect);
     try {
       this.fork.applyPatch(patch, { origin: this.origin });
     } catch (cause) {
@@ -322,10 +330,12 @@ export class AgentRun {
         message: `AG-UI event ${index} (${type}) does not apply to the state the agent has (base seq ${this.baseSeq} and its own earlier state events): ${cause.message}`,
         cause,
       });
+    } finally {
+      this.fork.ydoc.off('update', collect);
     }
-    const update = Y.encodeStateAsUpdate(this.fork.ydoc, before);
-    const { structs, ds } = Y.decodeUpdate(update);
-    if (structs.length === 0 && ds.clients.size === 0) return;
+    // Yjs emits an update only for a transaction that changed something.
+    if (made.length === 0) return;
+    const update = made.length === 1 ? (made[0] as Uint8Array) : Y.mergeUpdates(made);
     actions.push({ kind: 'merge', update, origin: this.origin });
   }
 

@@ -36,6 +36,7 @@ export class DocumentFeed {
   private readonly subscribers = new Set<FeedSubscriber>();
   private closed = false;
   private readonly closeListeners: (() => void)[] = [];
+  private readonly changeListeners = new Set<() => void>();
   /** The last seq the mirror holds (once the pending batch is flushed). */
   private current: number;
 
@@ -139,10 +140,21 @@ export class DocumentFeed {
     this.engine.registry.off('closed', this.onDocumentClosed);
     this.stopUpdates();
     this.mirror.destroy();
+    this.changeListeners.clear();
     const subscribers = [...this.subscribers];
     this.subscribers.clear();
     for (const subscriber of subscribers) subscriber.onClose();
     for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  /**
+   * Calls `listener` whenever the mirror or its seq moves on (an update or a lifecycle entry
+   * arrived), before the batch is delivered: what was derived from the mirror is stale from then.
+   * Returns a function that stops it.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Calls `listener` once the feed closes (at once if it has). */
@@ -160,6 +172,7 @@ export class DocumentFeed {
     if (this.closed) return;
     if (update !== undefined) Y.applyUpdate(this.mirror.ydoc, update);
     this.pendingSeq = Math.max(this.pendingSeq ?? 0, seq);
+    for (const listener of this.changeListeners) listener();
     // An engine commit announces all its updates in one synchronous run: flushing after the turn
     // makes every batch end at a point where the mirror equals the log at the batch's seq.
     this.scheduled ??= setImmediate(() => {

@@ -7,7 +7,7 @@
  */
 
 import { type BaseEvent, EventType } from '@ag-ui/core';
-import { cloneJson, type Engine, type Json, type PatchOperation, parsePointer } from '@ystate/core';
+import { type Engine, parsePointer } from '@ystate/core';
 import {
   acquireFeed,
   type DocumentFeed,
@@ -15,7 +15,9 @@ import {
   type FeedHold,
   type FeedSubscriber,
 } from './document-feed.js';
-import { subtreePatch } from './subtree-patch.js';
+import { acquireView, type StreamView, type ViewHold } from './stream-view.js';
+
+export type { YStateEventMetadata } from './stream-view.js';
 
 export interface DocumentStreamOptions {
   /** A JSON Pointer: stream only the subtree there (default: the whole document). */
@@ -25,42 +27,28 @@ export interface DocumentStreamOptions {
   /** Ends the stream. */
   signal?: AbortSignal;
   /**
-   * Hand out the feed's operation values without copying them (only for consumers that serialise
-   * events at once and never keep them, such as the HTTP routes).
+   * Share events with the other such streams of the same subtree: one event object per batch (and
+   * per snapshot at a seq), holding the feed's own values, whose wire encoding is built once. Only
+   * for consumers that serialise events and never modify them, such as the HTTP routes.
    */
   shareValues?: boolean;
 }
 
-/** What ystate adds to the events it emits, under `metadata.ystate`. */
-export interface YStateEventMetadata {
-  docId: string;
-  /** The log seq the state after this event reflects. */
-  seq: number;
-  /** The subtree streamed ('' = the whole document). */
-  path: string;
-}
-
-/** Deltas at least this fraction of the estimated snapshot size are checked against the real size. */
-const CHECK_RATIO = 0.25;
-
 export class DocumentStream implements FeedSubscriber {
   private readonly queue: BaseEvent[] = [];
-  private readonly segments: readonly string[];
-  private readonly path: string;
   private readonly maxQueue: number;
-  private readonly shareValues: boolean;
   private readonly waiters: (() => void)[] = [];
   private behind = false;
   private ended = false;
   /** The seq of the state the consumer has once it has taken everything queued. */
   private queuedSeq = 0;
-  /** Estimated JSON length of the subtree (exact after each snapshot). */
-  private snapshotBytes = 0;
   private readonly seqWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly onAbort = () => this.close();
   private readonly signal: AbortSignal | undefined;
 
   private readonly feed: DocumentFeed;
+  private readonly viewHold: ViewHold;
+  private readonly view: StreamView;
 
   private constructor(
     readonly docId: string,
@@ -68,10 +56,9 @@ export class DocumentStream implements FeedSubscriber {
     options: DocumentStreamOptions,
   ) {
     this.feed = hold.feed;
-    this.path = options.path ?? '';
-    this.segments = parsePointer(this.path);
+    this.viewHold = acquireView(hold.feed, options.path ?? '', options.shareValues ?? false);
+    this.view = this.viewHold.view;
     this.maxQueue = Math.max(1, options.maxQueue ?? 256);
-    this.shareValues = options.shareValues ?? false;
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.signal = options.signal;
   }
@@ -140,6 +127,7 @@ export class DocumentStream implements FeedSubscriber {
     this.queue.length = 0;
     this.signal?.removeEventListener('abort', this.onAbort);
     this.feed.unsubscribe(this);
+    this.viewHold.release();
     this.hold.release();
     this.wake();
     for (const waiter of this.seqWaiters.splice(0)) waiter.resolve();
@@ -156,29 +144,14 @@ export class DocumentStream implements FeedSubscriber {
       this.markQueued(batch.seq);
       return;
     }
-    const rebased = subtreePatch(batch.ops, this.segments);
-    if (rebased.kind === 'snapshot') {
-      this.enqueueSnapshot(batch.seq);
+    const event = this.view.eventFor(batch);
+    if (event === undefined) {
+      this.markQueued(batch.seq);
       return;
     }
-    if (rebased.ops.length > 0) {
-      const ops = this.shareValues ? rebased.ops : rebased.ops.map(copyOperation);
-      const deltaBytes = JSON.stringify(ops).length;
-      if (deltaBytes >= this.snapshotBytes * CHECK_RATIO) {
-        const snapshot = this.currentValue();
-        const snapshotBytes = JSON.stringify(snapshot).length;
-        this.snapshotBytes = snapshotBytes;
-        if (deltaBytes > snapshotBytes) {
-          this.push(this.snapshotEvent(snapshot, batch.seq), batch.seq);
-          return;
-        }
-      } else {
-        this.snapshotBytes += growthOf(ops);
-      }
-      this.push({ type: EventType.STATE_DELTA, delta: ops, metadata: this.metadata(batch.seq) }, batch.seq);
-      return;
-    }
-    this.markQueued(batch.seq);
+    // A snapshot makes whatever the consumer has not taken yet obsolete.
+    if (event.type === EventType.STATE_SNAPSHOT) this.queue.length = 0;
+    this.push(event, batch.seq);
   }
 
   /** After falling behind: a snapshot of the state now (at a batch boundary), which later deltas apply to. */
@@ -190,19 +163,8 @@ export class DocumentStream implements FeedSubscriber {
   }
 
   private enqueueSnapshot(seq: number): void {
-    const snapshot = this.currentValue();
-    this.snapshotBytes = JSON.stringify(snapshot).length;
     this.queue.length = 0;
-    this.push(this.snapshotEvent(snapshot, seq), seq);
-  }
-
-  private snapshotEvent(snapshot: Json, seq: number): BaseEvent {
-    return { type: EventType.STATE_SNAPSHOT, snapshot, metadata: this.metadata(seq) };
-  }
-
-  /** The subtree now (null when nothing is there). Reads the mirror: call only at batch boundaries. */
-  private currentValue(): Json {
-    return this.feed.valueAt(this.path) ?? null;
+    this.push(this.view.snapshot(seq), seq);
   }
 
   private push(event: BaseEvent, seq: number): void {
@@ -237,21 +199,4 @@ export class DocumentStream implements FeedSubscriber {
   private wake(): void {
     for (const resolve of this.waiters.splice(0)) resolve();
   }
-
-  private metadata(seq: number): { ystate: YStateEventMetadata } {
-    return { ystate: { docId: this.docId, seq, path: this.path } };
-  }
-}
-
-function copyOperation(op: PatchOperation): PatchOperation {
-  return 'value' in op ? { ...op, value: cloneJson(op.value) } : { ...op };
-}
-
-/** A rough growth of the subtree's JSON from a delta (removals are not known here and not counted). */
-function growthOf(ops: readonly PatchOperation[]): number {
-  let bytes = 0;
-  for (const op of ops) {
-    if (op.op === 'add' || op.op === 'replace') bytes += JSON.stringify(op.value).length + op.path.length;
-  }
-  return bytes;
 }

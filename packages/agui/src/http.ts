@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BaseEvent } from '@ag-ui/core';
 import { EventEncoder } from '@ag-ui/encoder';
 import { ErrorCode, httpStatusOf, isYStateError, YStateError } from '@ystate/core';
+import { encodeEvent } from './shared-events.js';
 
 /** What a route's handler gets besides the request and response (the server fills it in). */
 export interface RouteContext {
@@ -88,9 +89,10 @@ export interface EventSinkOptions {
   heartbeatMs?: number;
 }
 
-/** Writes AG-UI events to a response. */
+/** Writes AG-UI events to a response. A shared event (see `shareEvent`) is encoded once for all responses. */
 export class EventSink {
   private readonly encoder: EventEncoder;
+  private readonly protobuf: boolean;
   private readonly gone = new AbortController();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private started = false;
@@ -100,6 +102,7 @@ export class EventSink {
     private readonly options: EventSinkOptions = {},
   ) {
     this.encoder = new EventEncoder(options.accept === undefined ? {} : { accept: options.accept });
+    this.protobuf = !this.encoder.getContentType().startsWith('text/event-stream');
     res.once('close', () => {
       this.stopHeartbeat();
       if (!res.writableFinished) this.gone.abort();
@@ -141,7 +144,7 @@ export class EventSink {
   async send(event: BaseEvent): Promise<boolean> {
     this.start();
     if (!this.isOpen) return false;
-    if (this.res.write(this.encoder.encodeBinary(event))) return true;
+    if (this.res.write(encodeEvent(event, this.encoder, this.protobuf))) return true;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.res.off('drain', done);

@@ -68,8 +68,8 @@ export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): Ex
       if (stop.aborted) close();
       try {
         sink.start();
-        for (let event = await stream.next(); event !== undefined; event = await stream.next()) {
-          if (!(await sink.send(event))) break;
+        while (await sendNext(stream, sink)) {
+          // Each event lives only inside sendNext: nothing here holds the last one while waiting.
         }
       } finally {
         stop.removeEventListener('abort', close);
@@ -116,14 +116,12 @@ export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): Extra
       const stop = AbortSignal.any([sink.clientGone, ctx.signal, deadline.signal]);
       let detail = 'client';
       try {
-        let open = await sink.send({ type: EventType.RUN_STARTED, threadId, runId });
-        while (open) {
-          const next = await nextOrIdle(stream, idleMs, stop);
-          if (next === 'idle' || next === undefined) {
-            detail = next === 'idle' ? 'idle' : deadline.signal.aborted ? 'max-duration' : 'server';
-            break;
-          }
-          for (const event of next) if (open) open = await sink.send(event);
+        let step: Forwarded = (await sink.send({ type: EventType.RUN_STARTED, threadId, runId }))
+          ? 'sent'
+          : 'gone';
+        while (step === 'sent') step = await forwardNext(stream, sink, idleMs, stop);
+        if (step === 'idle' || step === 'stopped') {
+          detail = step === 'idle' ? 'idle' : deadline.signal.aborted ? 'max-duration' : 'server';
         }
         if (sink.isOpen) await sink.send({ type: EventType.RUN_FINISHED, threadId, runId });
       } finally {
@@ -158,6 +156,32 @@ function openStream(
     ...(path === undefined ? {} : { path }),
     ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
   });
+}
+
+/**
+ * Sends the stream's next event; false once the stream or the client is gone. The event is not
+ * held past the send (an idle subscriber must not pin the last event, a snapshot say).
+ */
+async function sendNext(stream: DocumentStream, sink: EventSink): Promise<boolean> {
+  const event = await stream.next();
+  return event !== undefined && (await sink.send(event));
+}
+
+/** How forwarding went: events sent, none for `idleMs`, the stream stopped, the client gone. */
+type Forwarded = 'sent' | 'idle' | 'stopped' | 'gone';
+
+/** Sends the events queued next, waiting at most `idleMs` for one; the events are not held past it. */
+async function forwardNext(
+  stream: DocumentStream,
+  sink: EventSink,
+  idleMs: number,
+  signal: AbortSignal,
+): Promise<Forwarded> {
+  const next = await nextOrIdle(stream, idleMs, signal);
+  if (next === 'idle') return 'idle';
+  if (next === undefined) return 'stopped';
+  for (const event of next) if (!(await sink.send(event))) return 'gone';
+  return 'sent';
 }
 
 /** The events queued next, `idle` after `idleMs` without any, or undefined once `signal` aborts. */

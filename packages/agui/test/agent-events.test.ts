@@ -1,7 +1,14 @@
 import { EventType } from '@ag-ui/core';
 import { type Engine, type ReplayStep, YStateError } from '@ystate/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentProtocolRule, AguiLifecycle, applyAgentEvents } from '../src/index.js';
+import * as Y from 'yjs';
+import {
+  AgentProtocolRule,
+  AgentRun,
+  AguiLifecycle,
+  applyAgentEvents,
+  type RunAction,
+} from '../src/index.js';
 import { createEngine } from './helpers.js';
 
 let engine: Engine;
@@ -113,6 +120,79 @@ describe('applyAgentEvents: state', () => {
       ),
     ).rejects.toMatchObject({ code: 'PATCH_TEST_FAILED', message: expect.stringContaining('AG-UI event 1') });
     expect(await engine.log.head('d')).toBe(head);
+  });
+});
+
+describe('AgentRun: what a state event merges', () => {
+  /** The merge updates a run plans for `events`. */
+  function merges(run: AgentRun, events: unknown[]): Uint8Array[] {
+    const actions: RunAction[] = events.flatMap((event) => run.plan(event).actions);
+    return actions.flatMap((action) => (action.kind === 'merge' ? [action.update] : []));
+  }
+
+  it('merges an update the size of the change, not of the document’s history', async () => {
+    const items = Array.from({ length: 200 }, (_, id) => ({ id, count: 0 }));
+    await engine.write('d', (tx) => tx.set('/items', items));
+    // 2,000 replaces of fields picked at random: each deletes a value written at some earlier
+    // time, so the document's delete set ends up with many separate ranges.
+    let k = 1;
+    for (let n = 1; n <= 2_000; n++) {
+      k = (k * 48_271) % 2_147_483_647;
+      await engine.applyPatch('d', [{ op: 'replace', path: `/items/${k % 200}/count`, value: n }]);
+    }
+    const base = await engine.stateAt('d', { seq: await engine.log.head('d') });
+    const run = AgentRun.fromState(engine, 'd', base);
+    try {
+      const [update] = merges(run, [
+        started,
+        { type: EventType.STATE_DELTA, delta: [{ op: 'replace', path: '/items/5/count', value: -1 }] },
+      ]);
+      // The transaction's own update: one item and one deletion. (Encoding the fork's state
+      // against its state vector gave ~900 bytes here, growing with every earlier edit.)
+      expect(update?.byteLength).toBeLessThan(100);
+      await run.execute([{ kind: 'merge', update: update as Uint8Array, origin: 'agent' }]);
+      expect(((await engine.get('d')) as { items: { count: number }[] }).items[5]?.count).toBe(-1);
+    } finally {
+      run.dispose();
+    }
+  });
+
+  it('merges exactly what the fork gained, deletions included, over several state events', async () => {
+    await engine.write('d', (tx) =>
+      tx.set('', { todos: [{ title: 'a' }, { title: 'b' }, { title: 'c' }], owner: 'ann', note: 'hi' }),
+    );
+    await engine.applyPatch('d', [{ op: 'remove', path: '/todos/1' }]);
+    const base = await engine.stateAt('d', { seq: await engine.log.head('d') });
+    const run = AgentRun.fromState(engine, 'd', base);
+    try {
+      const updates = merges(run, [
+        started,
+        {
+          type: EventType.STATE_DELTA,
+          delta: [
+            { op: 'remove', path: '/todos/0' },
+            { op: 'replace', path: '/owner', value: 'bob' },
+            { op: 'add', path: '/todos/-', value: { title: 'd' } },
+            { op: 'remove', path: '/note' },
+          ],
+        },
+        // A no-op: nothing to merge.
+        { type: EventType.STATE_DELTA, delta: [{ op: 'test', path: '/owner', value: 'bob' }] },
+        { type: EventType.STATE_SNAPSHOT, snapshot: { todos: [{ title: 'e' }], owner: 'bob', n: 1 } },
+      ]);
+      expect(updates).toHaveLength(2);
+      // The base plus the merged updates is the fork: same JSON, same structs, same deletions.
+      const rebuilt = new Y.Doc({ gc: false });
+      Y.applyUpdate(rebuilt, base.update);
+      for (const update of updates) Y.applyUpdate(rebuilt, update);
+      const fork = (run as unknown as { fork: { ydoc: Y.Doc } }).fork.ydoc;
+      expect(Y.equalSnapshots(Y.snapshot(rebuilt), Y.snapshot(fork))).toBe(true);
+      expect(rebuilt.getMap('state').toJSON()).toEqual(run.agentState);
+      expect(run.agentState).toEqual({ todos: [{ title: 'e' }], owner: 'bob', n: 1 });
+      rebuilt.destroy();
+    } finally {
+      run.dispose();
+    }
   });
 });
 

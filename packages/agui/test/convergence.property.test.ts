@@ -3,16 +3,20 @@
  * replicas sending Yjs updates (what y-websocket clients do), direct engine writes, and
  * `engine.applyPatch` calls (what HTTP PATCH does) — all participants converge, and every event
  * a document stream emits, applied with fast-json-patch to the consumer's previous state, gives
- * the document's JSON (or subtree) at the seq the event names.
+ * the document's JSON (or subtree) at the seq the event names. Streams of both kinds take part:
+ * `documentEvents`' own, and the shared ones the HTTP routes use (read as the SSE bytes they send).
  */
 
 import { type BaseEvent, EventType } from '@ag-ui/core';
+import { EventEncoder } from '@ag-ui/encoder';
 import { type Engine, isYStateError, type Json, type PatchOperation, StateDocument } from '@ystate/core';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { DocumentStream } from '../src/document-stream.js';
 import { applyAgentEvents, documentEvents } from '../src/index.js';
+import { encodeEvent } from '../src/shared-events.js';
 import { createEngine, jsonAt, seqOfEvent } from './helpers.js';
 
 const { applyPatch, deepClone } = fjp;
@@ -108,16 +112,39 @@ interface Consumer {
   stop(): Promise<void>;
 }
 
-function consume(engine: Engine, path: string, maxQueue?: number): Consumer {
+const sse = new EventEncoder();
+const utf8 = new TextDecoder();
+
+/** A shared stream (as the HTTP routes open it), each event read back from the SSE bytes it sends. */
+async function* sharedEvents(
+  engine: Engine,
+  options: { path: string; signal: AbortSignal; maxQueue?: number },
+): AsyncGenerator<BaseEvent> {
+  const stream = await DocumentStream.open(engine, DOC, { ...options, shareValues: true });
+  try {
+    for (;;) {
+      const event = await stream.next();
+      if (event === undefined) return;
+      const frame = utf8.decode(encodeEvent(event, sse, false));
+      expect(frame).toBe(sse.encodeSSE(event));
+      yield JSON.parse(frame.slice('data: '.length)) as BaseEvent;
+    }
+  } finally {
+    stream.close();
+  }
+}
+
+function consume(engine: Engine, path: string, maxQueue?: number, shared = false): Consumer {
   const controller = new AbortController();
   const states: Consumer['states'] = [];
   const waiters: { seq: number; resolve: () => void }[] = [];
   let failure: unknown;
   const options = { path, signal: controller.signal, ...(maxQueue === undefined ? {} : { maxQueue }) };
+  const events = shared ? sharedEvents(engine, options) : documentEvents(engine, DOC, options);
   const loop = (async () => {
     let state: Json = null;
     let count = 0;
-    for await (const event of documentEvents(engine, DOC, options)) {
+    for await (const event of events) {
       state = applyEvent(state, event);
       const seq = seqOfEvent(event);
       states.push({ seq, state: deepClone(state) as Json, type: event.type });
@@ -174,6 +201,10 @@ async function runScenario(bursts: Burst[]): Promise<{ deltas: number; snapshots
       consume(engine, '/todos'),
       consume(engine, '/meta'),
       consume(engine, '', 1),
+      // Shared streams: two of the same subtree (one slow) get the same event objects.
+      consume(engine, '', undefined, true),
+      consume(engine, '', 1, true),
+      consume(engine, '/todos', undefined, true),
     ];
     const live = await engine.open(DOC);
     const clients = [0, 1, 2].map(() => {
