@@ -6,7 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BaseEvent } from '@ag-ui/core';
-import { EventEncoder } from '@ag-ui/encoder';
+import { AGUI_MEDIA_TYPE, EventEncoder } from '@ag-ui/encoder';
 import { ErrorCode, httpStatusOf, isYStateError, YStateError } from '@ystate/core';
 import { encodeEvent } from './shared-events.js';
 
@@ -83,7 +83,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
 }
 
 export interface EventSinkOptions {
-  /** The request's Accept header: protobuf framing when it asks for it (default: SSE). */
+  /** The request's Accept header: protobuf framing when it names the AG-UI protobuf type (default: SSE). */
   accept?: string | undefined;
   /** Interval of SSE keep-alive comments (default 15 s; 0 = none). */
   heartbeatMs?: number;
@@ -101,7 +101,10 @@ export class EventSink {
     private readonly res: ServerResponse,
     private readonly options: EventSinkOptions = {},
   ) {
-    this.encoder = new EventEncoder(options.accept === undefined ? {} : { accept: options.accept });
+    // Protobuf only when the client names its media type: `*/*` (curl's and fetch's default) would
+    // otherwise match it, and a client that accepts anything expects the SSE everyone documents.
+    const protobuf = options.accept?.toLowerCase().includes(AGUI_MEDIA_TYPE) === true;
+    this.encoder = new EventEncoder(protobuf ? { accept: AGUI_MEDIA_TYPE } : {});
     this.protobuf = !this.encoder.getContentType().startsWith('text/event-stream');
     res.once('close', () => {
       this.stopHeartbeat();

@@ -5,6 +5,7 @@
 
 import { HttpAgent } from '@ag-ui/client';
 import { EventType } from '@ag-ui/core';
+import { AGUI_MEDIA_TYPE } from '@ag-ui/encoder';
 import type { Engine, Json } from '@ystate/core';
 import { createServer, type YStateServer } from '@ystate/server';
 import fjp from 'fast-json-patch';
@@ -87,5 +88,29 @@ describe('on @ystate/server', () => {
     });
     await writing;
     expect(state).toEqual({ n: 1 });
+  });
+
+  it('answers /agui in SSE unless the client names the protobuf type: */* (curl, fetch) gets SSE', async () => {
+    const body = JSON.stringify({
+      threadId: 't',
+      runId: 'r',
+      state: {},
+      messages: [],
+      tools: [],
+      context: [],
+      forwardedProps: {},
+    });
+    const run = (accept: string) =>
+      fetch(url('d', 'agui'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body,
+      });
+    const anything = await run('*/*');
+    expect(anything.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await anything.body?.cancel();
+    const protobuf = await run(AGUI_MEDIA_TYPE);
+    expect(protobuf.headers.get('content-type')).toBe(AGUI_MEDIA_TYPE);
+    await protobuf.body?.cancel();
   });
 });
