@@ -26,6 +26,13 @@ export interface Subscriber {
 const subscriberOptions = {
   // We re-subscribe ourselves, to know when it is done.
   autoResubscribe: false,
+  // On every (re)connect ioredis sends CLIENT SETINFO and then an INFO ready check; a SUBSCRIBE
+  // that goes out between them puts the connection in subscriber mode, the check fails ("only
+  // subscriber commands may be used") and ioredis drops the connection, failing the first rooms
+  // of a starting node (ioredis 5.8+, redis/ioredis#2037; seen by bench/reconnect-storm.mjs as 4503s
+  // on a just-started node under load, not reproducible on demand). A subscriber needs neither.
+  enableReadyCheck: false,
+  disableClientInfo: true,
   enableAutoPipelining: false,
   lazyConnect: false,
   retryStrategy,
