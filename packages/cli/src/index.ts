@@ -17,10 +17,18 @@ export type { OptionSource, StoreConfig, ValueOption } from './options.js';
 export { STORE_OPTIONS } from './options.js';
 export type { RunningServer } from './serve.js';
 export { DEMO_DIR, startServe } from './serve.js';
-export type { LogFormat, LogLevel, OptionKey, ServeConfig, ServeInvocation } from './serve-options.js';
+export type {
+  FsyncPolicy,
+  LogFormat,
+  LogLevel,
+  OptionKey,
+  ServeConfig,
+  ServeInvocation,
+} from './serve-options.js';
 export {
   CONFIG_FILE_KEYS,
   durationSchema,
+  FSYNC_POLICIES,
   LOG_FORMATS,
   LOG_LEVELS,
   parseServeArgs,

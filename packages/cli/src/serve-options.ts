@@ -33,6 +33,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/**
+ * When the embedded file store fsyncs appended updates: `always` before they are acknowledged,
+ * `interval` on a timer, `never` (the operating system decides).
+ */
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
+
 /** The validated configuration of `ystate serve`. */
 export interface ServeConfig {
   /** TCP port; 0 picks a free one (the start-up log prints it). */
@@ -42,6 +49,10 @@ export interface ServeConfig {
   data: string;
   redis: string | undefined;
   postgres: string | undefined;
+  /** The file store's fsync policy (the file store only: refused with `redis` or `postgres`). */
+  fsync: FsyncPolicy;
+  /** The period of the `interval` policy in milliseconds (undefined: the file store's default, 1000). */
+  fsyncIntervalMs: number | undefined;
   authSecret: string | undefined;
   logLevel: LogLevel;
   /** Undefined means: `pretty` when stdout is a terminal, `json` otherwise. */
@@ -104,6 +115,20 @@ const OPTIONS = {
     help: 'interface to bind; 0.0.0.0 (or ::) to accept connections from other machines',
   },
   ...STORE_OPTIONS,
+  fsync: {
+    env: 'YSTATE_FSYNC',
+    value: 'POLICY',
+    schema: z.enum(FSYNC_POLICIES),
+    fallback: 'always',
+    help: 'file store only: fsync before acknowledging (always), every --fsync-interval (interval) or never',
+  },
+  'fsync-interval': {
+    env: 'YSTATE_FSYNC_INTERVAL',
+    value: 'MS',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'with --fsync interval: milliseconds between fsyncs (default 1000)',
+  },
   'auth-secret': {
     env: 'YSTATE_AUTH_SECRET',
     value: 'SECRET',
@@ -235,6 +260,8 @@ export async function parseServeArgs(
     port: values.port,
     host: values.host,
     ...store,
+    fsync: values.fsync,
+    fsyncIntervalMs: values['fsync-interval'],
     authSecret: values['auth-secret'],
     logLevel: values['log-level'],
     logFormat: values['log-format'],
@@ -245,6 +272,16 @@ export async function parseServeArgs(
     backupKeep: values['backup-keep'],
     configFile,
   };
+  if (config.redis !== undefined || config.postgres !== undefined) {
+    const set = (['fsync', 'fsync-interval'] as const).find((key) => parsed.sources[key] !== 'default');
+    if (set !== undefined) {
+      const store = config.redis !== undefined ? '--redis' : '--postgres';
+      throw usageError(`--${set} applies to the embedded file store only, not with ${store}`);
+    }
+  }
+  if (config.fsyncIntervalMs !== undefined && config.fsync !== 'interval') {
+    throw usageError(`--fsync-interval does nothing with --fsync ${config.fsync} (use --fsync interval)`);
+  }
   if (config.backupEvery !== undefined && config.backupDir === undefined) {
     throw usageError('--backup-every needs --backup-dir (where the archives go)');
   }

@@ -7,10 +7,10 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { aguiRoutes } from '@ystate/agui';
 import { Engine } from '@ystate/core';
 import { createServer, timeAppends } from '@ystate/server';
 import type { Logger } from 'pino';
+import { lazyAguiRoutes } from './agui-routes.js';
 import { scheduleBackups } from './backup-schedule.js';
 import type { ServeConfig } from './serve-options.js';
 import { openStore } from './store.js';
@@ -29,7 +29,10 @@ export const DEMO_DIR = fileURLToPath(new URL('./demo/', import.meta.url));
 
 /** Starts serving per `config`; resolves once the port is bound. */
 export async function startServe(config: ServeConfig, logger: Logger): Promise<RunningServer> {
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, {
+    fsync: config.fsync,
+    ...(config.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: config.fsyncIntervalMs } : {}),
+  });
   logger.info({ store: store.description }, `store: ${store.description}`);
   const engine = new Engine({
     // Timed so that the server's append-latency metric and alert see every append.
@@ -48,7 +51,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     app = createServer({
       engine,
       ...(store.bus ? { bus: store.bus } : {}),
-      routes: aguiRoutes(engine),
+      // @ystate/agui is imported by the first AG-UI request (a server without one does not pay for it).
+      routes: lazyAguiRoutes(engine),
       ...(config.authSecret !== undefined ? { auth: { secret: config.authSecret } } : {}),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(config.limits !== undefined ? { limits: config.limits } : {}),

@@ -8,6 +8,7 @@ import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/co
 import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
 import type { StoreConfig } from './options.js';
+import type { FsyncPolicy } from './serve-options.js';
 
 /** A log, the bus that goes with it (none for the single-node file log), and how to close both. */
 export interface OpenedStore {
@@ -27,7 +28,14 @@ export interface OpenStoreOptions {
   role?: 'serve' | 'operator';
   /** Appended to the message when the file store's directory is locked by another process. */
   lockedHint?: string;
+  /** The file store's fsync policy (default `always`; ignored by Redis and PostgreSQL). */
+  fsync?: FsyncPolicy;
+  /** The period of the file store's `interval` policy, in milliseconds (default: the store's, 1000). */
+  fsyncIntervalMs?: number;
 }
+
+/** The file store's default period of the `interval` fsync policy. */
+const DEFAULT_FSYNC_INTERVAL_MS = 1000;
 
 /** How long start-up waits for Redis to answer before giving up. */
 const REDIS_CONNECT_TIMEOUT_MS = 10_000;
@@ -42,9 +50,11 @@ export async function openStore(
   if (config.redis !== undefined) return openRedis(config.redis, logger, options.role ?? 'serve');
   const { openFileLog } = await import('@ystate/file');
   const hint = options.lockedHint ?? 'one server per data directory; use --redis URL to run several';
+  const fsync = options.fsync ?? 'always';
   const log = await openFileLog({
     dir: config.data,
-    fsync: 'always',
+    fsync,
+    ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
     onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
   }).catch((error: unknown) => {
     if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
@@ -52,7 +62,18 @@ export async function openStore(
     }
     throw error;
   });
-  return { log, bus: undefined, description: `file log in ${config.data}`, close: () => log.close() };
+  const policy =
+    fsync === 'always'
+      ? ''
+      : fsync === 'interval'
+        ? ` (fsync every ${options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS} ms)`
+        : ' (fsync never)';
+  return {
+    log,
+    bus: undefined,
+    description: `file log in ${config.data}${policy}`,
+    close: () => log.close(),
+  };
 }
 
 /** Connects to Redis in the given layout and waits for its first answer (an unreachable server fails here). */

@@ -6,8 +6,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { closeCodeOf, ErrorCode, httpStatusOf, type YStateError } from '@ystate/core';
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import { WebSocket } from 'ws';
+import { toYStateError } from './http-util.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Access, Principal } from './options.js';
 import { encodePermissionDenied } from './protocol.js';
@@ -32,8 +33,12 @@ export interface ConnectionIdentity {
   readonly principal: Principal | undefined;
   readonly access: Access;
   readonly origin: string;
-  readonly log: Logger;
+  /** The server's logger: the connection's own (`{ docId, conn }`) is made from it when first used. */
+  readonly logger: Logger;
 }
+
+/** The queue of a connection with nothing in it (shared: an idle connection holds no promise of its own). */
+const IDLE: Promise<void> = Promise.resolve();
 
 export class Connection {
   /** False between a ping and its pong. */
@@ -44,12 +49,13 @@ export class Connection {
   closeCode: number | undefined;
   closeReason = '';
   room: Room | undefined;
-  /** Awareness client ids this connection set, removed when it leaves. */
-  readonly controlledClients = new Set<number>();
+  /** Awareness client ids this connection set, removed when it leaves (made with the first one). */
+  controlledClients: Set<number> | undefined;
   private tokens: number;
   private refilledAt = performance.now();
-  private queue: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = IDLE;
   private killTimer: ReturnType<typeof setTimeout> | undefined;
+  private childLog: Logger | undefined;
 
   readonly id: string;
   readonly ws: WebSocket;
@@ -58,7 +64,7 @@ export class Connection {
   readonly access: Access;
   /** The origin its changes are logged with: `<principal id>#<connection id>`. */
   readonly origin: string;
-  readonly log: Logger;
+  private readonly logger: Logger;
 
   constructor(
     identity: ConnectionIdentity,
@@ -71,8 +77,24 @@ export class Connection {
     this.principal = identity.principal;
     this.access = identity.access;
     this.origin = identity.origin;
-    this.log = identity.log;
+    this.logger = identity.logger;
     this.tokens = limits.messagesPerSecond;
+  }
+
+  /**
+   * The connection's logger, with `docId` and `conn` bound (only `conn` for a refused connection,
+   * which has no docId). Made when first used: most connections never log anything of their own.
+   */
+  get log(): Logger {
+    this.childLog ??= this.logger.child(
+      this.docId === '' ? { conn: this.id } : { docId: this.docId, conn: this.id },
+    );
+    return this.childLog;
+  }
+
+  /** Whether a record at `level` would be written (checked before making the logger for a debug line). */
+  logs(level: Level): boolean {
+    return this.logger.isLevelEnabled(level);
   }
 
   /** A new connection id (random, so origins are unique across nodes). */
@@ -92,15 +114,18 @@ export class Connection {
   }
 
   /** Runs `task` after the tasks queued before it; a failure closes the connection with the error's code. */
-  enqueue(task: () => void | Promise<void>, onError: (error: unknown) => void): void {
-    this.queue = this.queue.then(async () => {
-      if (this.closed) return;
+  enqueue(task: () => void | Promise<void>): void {
+    const queued: Promise<void> = this.queue.then(async () => {
       try {
-        await task();
+        if (!this.closed) await task();
       } catch (error) {
-        onError(error);
+        this.fail(toYStateError(error));
+      } finally {
+        // The last task done: let go of the chain.
+        if (this.queue === queued) this.queue = IDLE;
       }
     });
+    this.queue = queued;
   }
 
   /** Sends a message; a client whose send buffer is over the bound is disconnected (SLOW_CONSUMER). */
@@ -114,7 +139,7 @@ export class Connection {
       return false;
     }
     this.ws.send(message, { binary: true }, (error) => {
-      if (error) this.log.debug({ err: error }, 'send failed');
+      if (error && this.logs('debug')) this.log.debug({ err: error }, 'send failed');
     });
     return true;
   }

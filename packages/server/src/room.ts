@@ -99,8 +99,9 @@ export class Room {
   /** Removes a connection and the awareness states it set. */
   leave(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
-    if (connection.controlledClients.size > 0) {
-      removeAwarenessStates(this.awareness, [...connection.controlledClients], null);
+    const controlled = connection.controlledClients;
+    if (controlled !== undefined && controlled.size > 0) {
+      removeAwarenessStates(this.awareness, [...controlled], null);
     }
   }
 
@@ -189,8 +190,11 @@ export class Room {
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown) => {
     if (origin instanceof Connection) {
-      for (const client of added) origin.controlledClients.add(client);
-      for (const client of removed) origin.controlledClients.delete(client);
+      if (added.length > 0) {
+        origin.controlledClients ??= new Set();
+        for (const client of added) origin.controlledClients.add(client);
+      }
+      for (const client of removed) origin.controlledClients?.delete(client);
     }
     const changed = [...added, ...updated, ...removed];
     const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
@@ -206,7 +210,7 @@ export class Room {
       if (type === MessageType.awareness) {
         applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), FROM_BUS);
       } else if (type === MessageType.queryAwareness) {
-        const local = [...this.connections].flatMap((c) => [...c.controlledClients]);
+        const local = [...this.connections].flatMap((c) => [...(c.controlledClients ?? [])]);
         if (local.length > 0) this.signal(encodeAwareness(encodeAwarenessUpdate(this.awareness, local)));
       }
     } catch (error) {

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { addsNothing, ErrorCode, YStateError } from '@ystate/core';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import * as Y from 'yjs';
 import { selectProtocol } from './auth.js';
 import { CLOSE_SERVICE_RESTART, Connection, type ConnectionLimits } from './connection.js';
@@ -39,8 +39,26 @@ export interface WebSocketContext extends RoomContext {
 
 /** A document's room, shared by the connections that asked for it while it opens. */
 interface RoomSlot {
+  /** The docId string every connection to the document shares (not one copy per URL parsed). */
+  readonly docId: string;
   readonly room: Promise<Room>;
   members: number;
+}
+
+/**
+ * The sockets this endpoint makes: each knows its connection, so that one set of listeners (made
+ * once per endpoint) serves every socket instead of closures made per connection.
+ */
+class ServerSocket extends WebSocket {
+  connection?: Connection;
+}
+
+/** The listeners of an accepted socket; `this` is the socket. */
+interface SocketListeners {
+  close(this: ServerSocket, code: number, reason: Buffer): void;
+  error(this: ServerSocket, error: Error): void;
+  pong(this: ServerSocket): void;
+  message(this: ServerSocket, data: RawData, isBinary: boolean): void;
 }
 
 /** Longest docId accepted in a URL. */
@@ -50,9 +68,12 @@ export class WebSocketEndpoint {
   private readonly wss: WebSocketServer;
   private readonly rooms = new Map<string, RoomSlot>();
   private readonly roomsClosing = new Set<Promise<void>>();
-  private readonly connections = new Map<Connection, Promise<void>>();
+  private readonly connections = new Set<Connection>();
+  /** While closing: resolves `close`'s wait once the last connection has closed. */
+  private drained: (() => void) | undefined;
   private readonly slotOf = new WeakMap<Connection, RoomSlot>();
   private readonly pingTimer: ReturnType<typeof setInterval>;
+  private readonly listeners: SocketListeners;
   private closing = false;
 
   constructor(private readonly ctx: WebSocketContext) {
@@ -64,7 +85,12 @@ export class WebSocketEndpoint {
       // stops reading and closes with 1009 so a huge frame is never buffered.
       maxPayload: ctx.limits.maxMessageBytes * 2,
       handleProtocols: (offered) => selectProtocol(offered),
+      WebSocket: ServerSocket,
     });
+    this.listeners = socketListeners(
+      (connection, code, reason) => this.onClose(connection, code, reason),
+      (connection, data, isBinary) => this.onMessage(connection, data, isBinary),
+    );
     this.pingTimer = setInterval(() => this.ping(), ctx.limits.pingIntervalMs);
     this.pingTimer.unref();
   }
@@ -93,7 +119,8 @@ export class WebSocketEndpoint {
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (accepted) this.accept(ws, connectionId, accepted.docId, accepted.principal, accepted.access);
+      if (accepted)
+        this.accept(ws as ServerSocket, connectionId, accepted.docId, accepted.principal, accepted.access);
       else this.refuse(ws, connectionId, refusal as YStateError);
     });
   }
@@ -103,60 +130,63 @@ export class WebSocketEndpoint {
     this.closing = true;
     clearInterval(this.pingTimer);
     await flush();
-    for (const connection of this.connections.keys())
-      connection.close(CLOSE_SERVICE_RESTART, 'SERVICE_RESTART');
-    await Promise.all(this.connections.values());
+    if (this.connections.size > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.drained = resolve;
+      });
+      for (const connection of this.connections) connection.close(CLOSE_SERVICE_RESTART, 'SERVICE_RESTART');
+      await drained;
+    }
     await Promise.all(this.roomsClosing);
     this.wss.close();
   }
 
   private refuse(ws: WebSocket, connectionId: string, error: YStateError): void {
-    const log = this.ctx.logger.child({ conn: connectionId });
+    const { logger } = this.ctx;
     const connection = new Connection(
-      { id: connectionId, ws, docId: '', principal: undefined, access: 'read', origin: '', log },
+      { id: connectionId, ws, docId: '', principal: undefined, access: 'read', origin: '', logger },
       this.ctx.limits,
       this.ctx.metrics,
     );
-    ws.on('error', (err) => log.debug({ err }, 'websocket error'));
+    ws.on('error', (err) => connection.log.debug({ err }, 'websocket error'));
     connection.fail(error);
   }
 
   private accept(
-    ws: WebSocket,
+    ws: ServerSocket,
     connectionId: string,
-    docId: string,
+    requestedDocId: string,
     principal: Principal | undefined,
     access: Access,
   ): void {
-    const { ctx } = this;
+    const { ctx, listeners } = this;
+    const docId = this.rooms.get(requestedDocId)?.docId ?? requestedDocId;
     const origin = `${principal?.id ?? 'anonymous'}#${connectionId}`;
-    const log = ctx.logger.child({ docId, conn: connectionId });
     const connection = new Connection(
-      { id: connectionId, ws, docId, principal, access, origin, log },
+      { id: connectionId, ws, docId, principal, access, origin, logger: ctx.logger },
       ctx.limits,
       ctx.metrics,
     );
     ctx.metrics.connections.inc();
-    log.debug({ access, principal: principal?.id }, 'connected');
-    const fail = (error: unknown) => connection.fail(toYStateError(error));
-    this.connections.set(
-      connection,
-      new Promise<void>((resolve) => {
-        ws.on('close', (code, reason) => {
-          this.onClose(connection, code, reason.toString());
-          resolve();
-        });
-      }),
-    );
-    ws.on('error', (error) => log.debug({ err: error }, 'websocket error'));
-    ws.on('pong', () => {
-      connection.alive = true;
-    });
-    ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
-    connection.enqueue(async () => {
-      const room = await this.acquire(connection);
-      if (!connection.closed) room.join(connection);
-    }, fail);
+    if (connection.logs('debug')) connection.log.debug({ access, principal: principal?.id }, 'connected');
+    this.connections.add(connection);
+    ws.connection = connection;
+    ws.on('close', listeners.close);
+    ws.on('error', listeners.error);
+    ws.on('pong', listeners.pong);
+    ws.on('message', listeners.message);
+    if (this.closing) {
+      // Upgraded while the server started closing: it goes too (close waits for it).
+      connection.close(CLOSE_SERVICE_RESTART, 'SERVICE_RESTART');
+      return;
+    }
+    connection.enqueue(() => this.join(connection));
+  }
+
+  /** A new connection's first task: open (or share) its document's room and join it. */
+  private async join(connection: Connection): Promise<void> {
+    const room = await this.acquire(connection);
+    if (!connection.closed) room.join(connection);
   }
 
   private onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -182,10 +212,7 @@ export class WebSocketEndpoint {
       return;
     }
     const arrived = performance.now();
-    connection.enqueue(
-      () => this.handle(connection, bytes, arrived),
-      (error) => connection.fail(toYStateError(error)),
-    );
+    connection.enqueue(() => this.handle(connection, bytes, arrived));
   }
 
   private async handle(connection: Connection, bytes: Uint8Array, arrived: number): Promise<void> {
@@ -279,7 +306,7 @@ export class WebSocketEndpoint {
     let slot = this.rooms.get(docId);
     if (slot === undefined) {
       const opening = Room.open(docId, this.ctx);
-      const created: RoomSlot = { room: opening, members: 0 };
+      const created: RoomSlot = { docId, room: opening, members: 0 };
       slot = created;
       this.rooms.set(docId, created);
       opening.catch(() => {
@@ -310,7 +337,9 @@ export class WebSocketEndpoint {
         void closing.finally(() => this.roomsClosing.delete(closing));
       }
     }
-    connection.log.debug({ code: connection.closeCode, reason: connection.closeReason }, 'disconnected');
+    if (connection.logs('debug')) {
+      connection.log.debug({ code: connection.closeCode, reason: connection.closeReason }, 'disconnected');
+    }
     const { onDisconnect } = ctx.hooks;
     if (onDisconnect) {
       Promise.resolve()
@@ -325,11 +354,12 @@ export class WebSocketEndpoint {
         )
         .catch((error: unknown) => connection.log.warn({ err: error }, 'onDisconnect failed'));
     }
+    if (this.connections.size === 0) this.drained?.();
   }
 
   /** Pings every connection; one that has not answered the previous ping is dropped. */
   private ping(): void {
-    for (const connection of this.connections.keys()) {
+    for (const connection of this.connections) {
       if (!connection.alive) {
         this.ctx.metrics.errors.inc({ code: 'PING_TIMEOUT' });
         connection.log.info('no pong since the last ping: dropping the connection');
@@ -344,6 +374,33 @@ export class WebSocketEndpoint {
       }
     }
   }
+}
+
+/**
+ * One set of socket listeners for every connection of an endpoint: each finds its connection on
+ * the socket (`this`), so a connection costs no closures of its own.
+ */
+function socketListeners(
+  onClose: (connection: Connection, code: number, reason: string) => void,
+  onMessage: (connection: Connection, data: RawData, isBinary: boolean) => void,
+): SocketListeners {
+  return {
+    close(code, reason) {
+      const { connection } = this;
+      if (connection !== undefined) onClose(connection, code, reason.toString());
+    },
+    error(error) {
+      const { connection } = this;
+      if (connection?.logs('debug')) connection.log.debug({ err: error }, 'websocket error');
+    },
+    pong() {
+      if (this.connection !== undefined) this.connection.alive = true;
+    },
+    message(data, isBinary) {
+      const { connection } = this;
+      if (connection !== undefined) onMessage(connection, data, isBinary);
+    },
+  };
 }
 
 /** The docId and query of a WebSocket URL: the path after the leading slash, URL-decoded. */
