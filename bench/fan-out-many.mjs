@@ -24,7 +24,8 @@
  * counts as latency, and sends late, which does not: the send is stamped when it happens).
  *
  * Variants: `ystate serve` with its default embedded file store (a log file per document, fsync
- * on every append, group commit per document); `ystate serve --redis` against a `redis-server` of
+ * on every append, group commit per document); the same with `--fsync interval` (fsync once a
+ * second: a machine crash may lose the last second's acknowledged updates); `ystate serve --redis` against a `redis-server` of
  * the scenario's own without persistence (flushed before each sample), to show what the fsyncs
  * cost; the y-websocket 2.1.0 reference server (documents in memory; first peer); Hocuspocus 3 (in
  * memory, no extension; second peer); and the floor: a bare `ws` relay that forwards each update
@@ -61,9 +62,20 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 const unverified = [];
 
-/** ystate's and the peers' variants, plus ystate on a Redis of the scenario's own (no fsync at all). */
+/**
+ * ystate's and the peers' variants, plus ystate with the file store fsyncing once a second
+ * (`--fsync interval`: a machine crash may lose the last second) and on a Redis of the scenario's
+ * own (no fsync at all).
+ */
 const variants = [
   serverVariants[0],
+  {
+    id: 'ystate-fsync-interval',
+    kind: 'ystate',
+    label: 'ystate serve --fsync interval',
+    role: 'ours',
+    args: ['--fsync', 'interval'],
+  },
   { id: 'ystate-redis', kind: 'ystate', label: 'ystate serve --redis', role: 'ours', redis: true },
   ...serverVariants.slice(1),
 ];
@@ -118,6 +130,7 @@ async function setup(size) {
         const server = await startVariantServer(variant, {
           nodeArgs: nodeArgsOf(variant),
           redis: variant.redis ? redis.url : undefined,
+          args: variant.args,
         });
         try {
           const sample = await runInChild(import.meta.url, {

@@ -49,7 +49,7 @@ export function freePort() {
 }
 
 /** How each kind is started, and the line that says it is listening. */
-function commandOf(kind, { port, redis, dataDir }) {
+function commandOf(kind, { port, redis, dataDir, args = [] }) {
   if (kind === 'ystate') {
     const store = redis ? ['--redis', redis] : ['--data', dataDir];
     return {
@@ -65,6 +65,7 @@ function commandOf(kind, { port, redis, dataDir }) {
         '--log-format',
         'json',
         ...store,
+        ...args,
       ],
       env: {},
       ready: (line) => line.includes('ystate listening'),
@@ -89,7 +90,8 @@ function commandOf(kind, { port, redis, dataDir }) {
 
 /**
  * A server process of `kind` on a free port. Options: `redis` (URL: ystate's store and bus,
- * Hocuspocus's Redis extension), `nodeArgs` (e.g. `['--max-old-space-size=4096']`).
+ * Hocuspocus's Redis extension), `nodeArgs` (e.g. `['--max-old-space-size=4096']`), `args` (more
+ * `ystate serve` flags, e.g. `['--fsync', 'interval']`).
  */
 export async function startServer(kind, options = {}) {
   const server = new ServerProcess(kind, options);
@@ -129,6 +131,7 @@ export class ServerProcess {
       port: this.port,
       redis: this.options.redis,
       dataDir: this.dataDir,
+      args: this.options.args,
     });
     const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...args], {
       env: { ...process.env, ...env },

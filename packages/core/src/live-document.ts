@@ -22,7 +22,7 @@ import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { SeqTracker } from './seq-tracker.js';
 import { type Change, type DocumentWriter, StateDocument } from './state-document.js';
-import { addsNothing, assertUpdate } from './update-check.js';
+import { addsNothing } from './update-check.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
 
 /** What a live document needs from the engine that owns it. */
@@ -194,7 +194,7 @@ export class LiveDocument {
    * logs nothing. While the document is paused it waits, in order, for `resume`.
    */
   async receive(update: Uint8Array, origin: string): Promise<number> {
-    assertUpdate(update);
+    // addsNothing decodes the update, refusing a malformed one with INVALID_UPDATE.
     if (addsNothing(this.doc.ydoc, update)) return this.tracker.watermark;
     if (this.paused) {
       const done = deferred<number>();

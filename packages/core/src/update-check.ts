@@ -13,9 +13,9 @@ export function assertUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpda
 }
 
 /**
- * True when a (well-formed) update adds nothing to `ydoc`: every struct and every deletion in it
- * is there already — a reconnecting client's sync step 2, a duplicate. Work follows the update's
- * size, not the document's.
+ * True when an update adds nothing to `ydoc`: every struct and every deletion in it is there
+ * already — a reconnecting client's sync step 2, a duplicate. Work follows the update's size, not
+ * the document's. A malformed update is refused with INVALID_UPDATE (as `assertUpdate`).
  */
 export function addsNothing(ydoc: Y.Doc, update: Uint8Array): boolean {
   const { structs, ds } = assertUpdate(update);

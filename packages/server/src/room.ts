@@ -22,6 +22,7 @@ import {
   encodeAwareness,
   encodeQueryAwareness,
   encodeSyncStep1,
+  encodeSyncStep2,
   encodeUpdate,
   MessageType,
 } from './protocol.js';
@@ -36,6 +37,9 @@ export interface RoomContext {
   readonly alerts: Alerts;
   readonly logger: Logger;
 }
+
+/** How long the encoded state for joining clients is kept when the document does not change. */
+const FULL_STATE_TTL_MS = 1000;
 
 /** The transaction origin of awareness updates that came from another node. */
 const FROM_BUS = Symbol('from bus');
@@ -55,6 +59,9 @@ export class Room {
   private closing: Promise<void> | undefined;
   /** Client updates handed to the engine and not yet durable, by origin. */
   private readonly receiving = new Map<string, number>();
+  /** The whole document as a sync step 2, shared by the clients joining with nothing until it changes. */
+  private fullState: Uint8Array | undefined;
+  private fullStateTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     readonly docId: string,
@@ -96,6 +103,31 @@ export class Room {
     this.sendAwarenessTo(connection);
   }
 
+  /**
+   * The sync step 2 answering a client's step 1: what the document has beyond `stateVector`.
+   * Clients that join with nothing (a new page, a reconnect storm of fresh clients) share one
+   * encoding of the whole document, kept until it changes or for a second, instead of encoding it
+   * once each. Throws when the state vector is malformed.
+   */
+  syncStep2For(stateVector: Uint8Array): Uint8Array {
+    if (stateVector.length !== 1 || stateVector[0] !== 0) {
+      return encodeSyncStep2(Y.encodeStateAsUpdate(this.doc.ydoc, stateVector));
+    }
+    if (this.fullState === undefined) {
+      this.fullState = encodeSyncStep2(Y.encodeStateAsUpdate(this.doc.ydoc));
+      this.doc.ydoc.on('update', this.dropFullState);
+      this.fullStateTimer = setTimeout(this.dropFullState, FULL_STATE_TTL_MS);
+      this.fullStateTimer.unref?.();
+    }
+    return this.fullState;
+  }
+
+  private readonly dropFullState = (): void => {
+    this.fullState = undefined;
+    clearTimeout(this.fullStateTimer);
+    this.doc.ydoc.off('update', this.dropFullState);
+  };
+
   /** Removes a connection and the awareness states it set. */
   leave(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
@@ -127,6 +159,7 @@ export class Room {
           this.log.warn({ err: error }, 'stopping a room subscription failed');
         }
       }
+      this.dropFullState();
       this.awareness.off('update', this.onAwarenessUpdate);
       this.awareness.destroy();
       this.awarenessDoc.destroy();

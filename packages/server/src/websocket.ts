@@ -9,12 +9,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { addsNothing, ErrorCode, YStateError } from '@ystate/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import * as Y from 'yjs';
 import { selectProtocol } from './auth.js';
 import { CLOSE_SERVICE_RESTART, Connection, type ConnectionLimits } from './connection.js';
 import { toYStateError } from './http-util.js';
 import type { Access, Principal } from './options.js';
-import { encodeSyncStep2, invalidMessage, parseMessage } from './protocol.js';
+import { invalidMessage, parseMessage } from './protocol.js';
 import { Room, type RoomContext } from './room.js';
 import { inSpan } from './tracing.js';
 
@@ -221,13 +220,13 @@ export class WebSocketEndpoint {
     const message = parseMessage(bytes);
     switch (message.type) {
       case 'syncStep1': {
-        let update: Uint8Array;
+        let reply: Uint8Array;
         try {
-          update = Y.encodeStateAsUpdate(room.doc.ydoc, message.stateVector);
+          reply = room.syncStep2For(message.stateVector);
         } catch (cause) {
           throw invalidMessage('sync step 1 carries an invalid state vector', cause);
         }
-        connection.send(encodeSyncStep2(update));
+        connection.send(reply);
         return;
       }
       case 'syncStep2':

@@ -54,6 +54,25 @@ describe('y-websocket clients', () => {
     expect(c.map.toJSON()).toEqual(a.map.toJSON());
   });
 
+  it('clients joining with nothing get the state as it is when they join, never an older one', async () => {
+    // Joiners with an empty state vector share one encoding of the document until it changes.
+    const { ws } = await startServer();
+    const a = connect(ws, 'doc');
+    await synced(a);
+    a.text.insert(0, 'one');
+    const b = connect(ws, 'doc');
+    const c = connect(ws, 'doc');
+    await Promise.all([synced(b), synced(c)]);
+    await until(b.doc, () => b.text.toString() === 'one', 'b has one');
+    await until(c.doc, () => c.text.toString() === 'one', 'c has one');
+    a.text.insert(3, ' two');
+    await until(b.doc, () => b.text.toString() === 'one two', 'b has two');
+    // The change was broadcast before d joined: d only has it if its sync step 2 is current.
+    const d = connect(ws, 'doc');
+    await synced(d);
+    expect(d.text.toString()).toBe('one two');
+  });
+
   it('keeps documents apart: docIds may contain slashes, each its own log', async () => {
     const { ws, log } = await startServer();
     const one = connect(ws, 'projects/1');
