@@ -288,12 +288,20 @@ export function commandLine() {
 }
 
 function gitCommit() {
+  const git = (...args) =>
+    execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' }).trim();
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      stdio: 'pipe',
-    }).trim();
+    // "+dirty" when the measured code differs from the commit (results and charts aside).
+    const changed = git(
+      'status',
+      '--porcelain',
+      '--',
+      'packages',
+      'bench',
+      ':!bench/results',
+      ':!bench/test',
+    );
+    return `${git('rev-parse', 'HEAD')}${changed === '' ? '' : '+dirty'}`;
   } catch {
     return null;
   }
@@ -346,6 +354,44 @@ export function formatTable(results) {
   return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/**
+ * The results as a markdown table, the way docs/performance.md shows them: one row per variant
+ * (labelled as in the charts), one column per metric holding `median (lowest–highest)` of its
+ * samples, then for the primary metric the ratio of ours to each peer (`÷ peer`, or `÷ <label>`
+ * when there are several); a peer's own column reads 1.00×, other variants get no ratio.
+ * `node bench/render.mjs --markdown` prints it for every results file.
+ */
+export function formatMarkdownTable(results) {
+  const primary = results.metrics.find((m) => m.primary) ?? results.metrics[0];
+  const peers = results.variants.filter((variant) => variant.role === 'peer');
+  const cell = (text) => String(text).replaceAll('|', '\\|');
+  const spread = (variant, metric) => {
+    const median = formatValue(variant.median[metric.key]);
+    const values = variant.samples.map((s) => s[metric.key]).filter(Number.isFinite);
+    if (values.length < 2) return median;
+    const low = formatValue(Math.min(...values));
+    const high = formatValue(Math.max(...values));
+    return low === high ? median : `${median} (${low}–${high})`;
+  };
+  const header = [
+    'variant',
+    ...results.metrics.map((m) => `${m.label} (${m.unit})`),
+    ...peers.map((peer) => `${primary.label} ÷ ${peers.length > 1 ? peer.label : 'peer'}`),
+  ];
+  const rows = results.variants.map((variant) => [
+    labelOf(variant),
+    ...results.metrics.map((m) => spread(variant, m)),
+    ...peers.map((peer) => {
+      if (variant.id === peer.id) return '1.00×';
+      if (variant.role !== 'ours') return '–';
+      const ratio = peers.length > 1 ? variant.ratios?.[peer.id] : variant.ratio;
+      return formatRatio(ratio?.[primary.key]);
+    }),
+  ]);
+  const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
 /** Writes `<dir>/<scenario>.json`; returns its path. */
 export function writeResults(results, dir) {
   mkdirSync(dir, { recursive: true });
@@ -360,20 +406,36 @@ export function writeResults(results, dir) {
  */
 export function toJson(value) {
   const lineWidth = 110;
-  const render = (v, indent) => {
+  // `prefix`: the characters before the value on its line (the key, and a trailing comma after it).
+  const render = (v, indent, prefix = 0) => {
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       const items = v.map((item) => render(item, `${indent}  `));
       const flat = `[${items.join(', ')}]`;
       const simple = v.every((item) => item === null || typeof item !== 'object');
-      if (simple && indent.length + flat.length <= lineWidth) return flat;
-      return `[\n${items.map((item) => `${indent}  ${item}`).join(',\n')}\n${indent}]`;
+      if (simple && indent.length + prefix + flat.length <= lineWidth) return flat;
+      if (!simple) return `[\n${items.map((item) => `${indent}  ${item}`).join(',\n')}\n${indent}]`;
+      // Numbers that do not fit on the key's line fill lines of their own, as Biome lays them out.
+      const lines = [];
+      let line = '';
+      for (const item of items) {
+        const next = line === '' ? item : `${line}, ${item}`;
+        if (line !== '' && indent.length + 2 + next.length + 1 > lineWidth) {
+          lines.push(`${line},`);
+          line = item;
+        } else {
+          line = next;
+        }
+      }
+      lines.push(line);
+      return `[\n${lines.map((l) => `${indent}  ${l}`).join('\n')}\n${indent}]`;
     }
     if (v !== null && typeof v === 'object') {
       const entries = Object.entries(v).filter(([, item]) => item !== undefined);
       if (entries.length === 0) return '{}';
       const lines = entries.map(
-        ([key, item]) => `${indent}  ${JSON.stringify(key)}: ${render(item, `${indent}  `)}`,
+        ([key, item]) =>
+          `${indent}  ${JSON.stringify(key)}: ${render(item, `${indent}  `, JSON.stringify(key).length + 3)}`,
       );
       return `{\n${lines.join(',\n')}\n${indent}}`;
     }

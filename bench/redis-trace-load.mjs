@@ -7,9 +7,10 @@
  * our own (no persistence; its slow log records every command of 1 ms or more) gets:
  * - ystate's layout, through ystate's own store (`createRedisStore(...).log.append`, 1,000
  *   entries per call): document `paper` with the entries only, and document `paper-checkpointed`
- *   with the same entries plus the checkpoint the engine's default policy (every 1,000 entries)
- *   leaves as its latest (seq 259,000 of 259,779 at full size): what a document looks like after
- *   the engine has run;
+ *   with the same entries plus a checkpoint at the last multiple of 1,000 entries (seq 259,000 of
+ *   259,779 at full size), about where the engine's policy (1,000 entries, spaced by a tenth of
+ *   the last checkpoint's size) leaves its latest: what a document looks like after the engine
+ *   has run;
  * - y-redis's layout: the raw updates RPUSHed to the list `paper:updates` (pipelined), which is
  *   what y-redis 1.0.3 stores for a document and reads back on `bindState`.
  *
@@ -86,7 +87,7 @@ async function setup(size) {
   }
 
   // One update creates the text, then one per edit; the checkpoint is the state after the last
-  // multiple of 1,000 entries, as the engine's default policy would have stored it.
+  // multiple of 1,000 entries, about where the engine's policy would have stored it.
   let started = performance.now();
   const updates = [];
   const entries = edits.length + 1;

@@ -96,7 +96,7 @@ async function setup(size) {
       entries: updates.length,
       updateBytes: updates.reduce((sum, update) => sum + update.byteLength, 0),
       textLength: expected.length,
-      engineLoadChunk: 1000,
+      engineLoadChunk: 500,
       isolation: 'each sample in a fresh Node process (--expose-gc, gc before timing)',
     },
     setup: {

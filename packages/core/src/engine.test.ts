@@ -320,7 +320,7 @@ describe('Engine: nodes converge through log and bus', () => {
     const a = engine(log, { bus: hub, nodeId: 'a' });
     const b = engine(log, { bus: lossy, nodeId: 'b' });
     const filled: number[] = [];
-    b.onGapFilled((docId, entries) => filled.push(entries));
+    b.onGapFilled((_docId, entries) => filled.push(entries));
     const docB = await b.open('d');
     await a.write('d', (tx) => tx.set('/list', []));
     for (let i = 0; i < 5; i++) await a.write('d', (tx) => tx.push('/list', i));
