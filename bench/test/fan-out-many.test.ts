@@ -17,6 +17,7 @@ describe('bench scenario fan-out-many at smoke size', () => {
     });
     expect(results.variants.map((variant) => [variant.id, variant.role])).toEqual([
       ['ystate', 'ours'],
+      ['ystate-fsync-interval', 'ours'],
       ['ystate-redis', 'ours'],
       ['y-websocket', 'peer'],
       ['hocuspocus', 'peer'],
