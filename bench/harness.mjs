@@ -461,15 +461,22 @@ const escapeXml = (text) =>
  * target as a dashed line. Hand-written SVG, no dependency.
  */
 export function renderChart(results) {
-  const width = 760;
-  const labelWidth = 190;
-  const valueWidth = 170;
-  const barArea = width - labelWidth - valueWidth - 20;
+  const peers = results.variants.filter((variant) => variant.role === 'peer');
+  const firstPeer = peers.length > 1 ? peers[0].label : 'peer';
+  /** The text beside a bar: the median, and for ours its ratio to the (first) peer. */
+  const valueText = (variant, metric) =>
+    formatValue(variant.median[metric.key], metric.unit) +
+    (variant.role === 'ours' ? ` · ${formatRatio(variant.ratio?.[metric.key])} ${firstPeer}` : '');
+  // Columns wide enough for the longest label and value (~6.6 px per character at 12 px).
+  const textWidth = (texts) => Math.ceil(Math.max(...texts.map((text) => text.length)) * 6.6);
+  const labelWidth = Math.max(190, 16 + textWidth(results.variants.map(labelOf)));
+  const values = results.metrics.flatMap((metric) => results.variants.map((v) => valueText(v, metric)));
+  const valueWidth = Math.max(170, 8 + textWidth(values));
+  const barArea = 380;
+  const width = labelWidth + barArea + valueWidth + 20;
   const rowHeight = 26;
   // Ours in blue, peers in grey; references (a ceiling, a floor) in green.
   const colors = { ours: '#2563eb', peer: '#9ca3af', reference: '#86efac' };
-  const peers = results.variants.filter((variant) => variant.role === 'peer');
-  const firstPeer = peers.length > 1 ? peers[0].label : 'peer';
   const parts = [];
   let y = 34;
   parts.push(
@@ -504,10 +511,8 @@ export function renderChart(results) {
           `<path d="M${x1.toFixed(1)} ${mid}H${x2.toFixed(1)}M${x1.toFixed(1)} ${mid - 4}v8M${x2.toFixed(1)} ${mid - 4}v8" stroke="#111827" stroke-width="1"/>`,
         );
       }
-      const ratio =
-        variant.role === 'ours' ? ` · ${formatRatio(variant.ratio?.[metric.key])} ${firstPeer}` : '';
       parts.push(
-        `<text x="${labelWidth + barArea + 8}" y="${barY + barHeight - 4}" font-size="12">${escapeXml(formatValue(value, metric.unit) + ratio)}</text>`,
+        `<text x="${labelWidth + barArea + 8}" y="${barY + barHeight - 4}" font-size="12">${escapeXml(valueText(variant, metric))}</text>`,
       );
       y += rowHeight;
     }
