@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { benchDir } from './harness.mjs';
+import { benchDir, runInChild } from './harness.mjs';
 import { freePort, processUsage, startServer } from './servers.mjs';
 import { SyncClient } from './sync-client.mjs';
 
@@ -310,6 +310,66 @@ export function fanOutMetrics(targetMs) {
     { key: 'generatorCpuPct', label: 'generator CPU', unit: '% core' },
     { key: 'generatorMaxBlockMs', label: 'generator longest block', unit: 'ms' },
   ];
+}
+
+/**
+ * One fan-out sample: starts the variant's server (`serverOptions`: `redis`, `args`), runs the
+ * generator in a fresh process (`scriptUrl`'s child mode, given the server and `payload`), adds the
+ * server's peak RSS, and records in `unverified` a sample whose deliveries do not add up. The server
+ * is stopped gracefully first, so that one run with --cpu-prof writes its profile.
+ */
+export async function runFanOutSample(variant, scriptUrl, payload, unverified, serverOptions = {}) {
+  const server = await startVariantServer(variant, { nodeArgs: nodeArgsOf(variant), ...serverOptions });
+  try {
+    const sample = await runInChild(scriptUrl, {
+      url: server.url,
+      dialect: server.dialect,
+      pid: server.pid,
+      ystateMetrics: variant.kind === 'ystate',
+      ...payload,
+    });
+    sample.serverPeakRssMB = round(server.usage().peakRssMB, 1);
+    if (!sample.verified) unverified.push(`${variant.label}: ${JSON.stringify(accountOf(sample))}`);
+    return sample;
+  } finally {
+    await server.stop();
+    await server.close();
+  }
+}
+
+/**
+ * Ends a fan-out sample in the generator: waits for the last deliveries, stops the meters, reads
+ * ystate's own histograms over the window, and returns the account with the costs per delivery.
+ */
+export async function finishFanOutSample({
+  deliveries,
+  meters,
+  scraped,
+  url,
+  ystateMetrics,
+  lastSend,
+  drainTimeoutMs,
+}) {
+  const complete = await deliveries.settled(drainTimeoutMs);
+  const cost = meters.stop(complete ? deliveries.lastArrival : performance.now());
+  const ystate = ystateMetrics ? ystateReport(scraped, await scrapeYstate(url)) : undefined;
+  const summary = deliveries.summary();
+  return {
+    ...summary,
+    ...cost,
+    deliveriesPerSec: summary.measuredDeliveries / cost.wallSeconds,
+    serverCpuUsPerDelivery: (cost.serverCpuSeconds * 1e6) / summary.measuredDeliveries,
+    generatorCpuUsPerDelivery: (cost.generatorCpuSeconds * 1e6) / summary.measuredDeliveries,
+    sendSpreadMs: lastSend - meters.start,
+    generatorRssMB: process.memoryUsage.rss() / 2 ** 20,
+    ...(ystate ? { ystate } : {}),
+  };
+}
+
+/** What a sample's delivery account says, for the message of a run whose deliveries do not add up. */
+export function accountOf(sample) {
+  const { expectedDeliveries, delivered, missing, duplicates, unknown } = sample;
+  return { expectedDeliveries, delivered, missing, duplicates, unknown };
 }
 
 /**

@@ -41,16 +41,15 @@ import {
   closeClients,
   Deliveries,
   fanOutMetrics,
-  nodeArgsOf,
+  finishFanOutSample,
   openClients,
   round,
+  runFanOutSample,
   scrapeYstate,
   serverVariants,
   startMeters,
-  startVariantServer,
-  ystateReport,
 } from './fan-out-clients.mjs';
-import { runInChild, runScenario } from './harness.mjs';
+import { runScenario } from './harness.mjs';
 import { MarkerWriter } from './sync-client.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
@@ -127,30 +126,14 @@ async function setup(size) {
       role: variant.role,
       run: async () => {
         if (variant.redis) await redis.cli('flushall');
-        const server = await startVariantServer(variant, {
-          nodeArgs: nodeArgsOf(variant),
-          redis: variant.redis ? redis.url : undefined,
-          args: variant.args,
-        });
-        try {
-          const sample = await runInChild(import.meta.url, {
-            url: server.url,
-            dialect: server.dialect,
-            pid: server.pid,
-            ystateMetrics: variant.kind === 'ystate',
-            documents: size.documents,
-            clientsPerDocument: size.clientsPerDocument,
-            seconds: size.seconds,
-            warmupSeconds: size.warmupSeconds,
-          });
-          sample.serverPeakRssMB = round(server.usage().peakRssMB, 1);
-          if (!sample.verified) unverified.push(`${variant.label}: ${JSON.stringify(accountOf(sample))}`);
-          return sample;
-        } finally {
-          // SIGTERM first: a server run with --cpu-prof writes its profile on a graceful exit.
-          await server.stop();
-          await server.close();
-        }
+        const { documents, clientsPerDocument, seconds, warmupSeconds } = size;
+        return runFanOutSample(
+          variant,
+          import.meta.url,
+          { documents, clientsPerDocument, seconds, warmupSeconds },
+          unverified,
+          { redis: variant.redis ? redis.url : undefined, args: variant.args },
+        );
       },
     })),
     cleanup: () => redis.stop(),
@@ -226,29 +209,18 @@ async function child({
         clients[i % count].sendUpdate(update);
       }
     }
-    const complete = await deliveries.settled(DRAIN_TIMEOUT_MS);
-    const cost = meters.stop(complete ? deliveries.lastArrival : performance.now());
-    const ystate = ystateMetrics ? ystateReport(scraped, await scrapeYstate(url)) : undefined;
-    const summary = deliveries.summary();
-    return {
-      ...summary,
-      ...cost,
-      deliveriesPerSec: summary.measuredDeliveries / cost.wallSeconds,
-      serverCpuUsPerDelivery: (cost.serverCpuSeconds * 1e6) / summary.measuredDeliveries,
-      generatorCpuUsPerDelivery: (cost.generatorCpuSeconds * 1e6) / summary.measuredDeliveries,
-      sendSpreadMs: lastSend - meters.start,
-      /** Sends more than 5 ms behind their schedule (the generator was busy). */
-      lateSends,
-      connectMs,
-      generatorRssMB: process.memoryUsage.rss() / 2 ** 20,
-      ...(ystate ? { ystate } : {}),
-    };
+    const sample = await finishFanOutSample({
+      deliveries,
+      meters,
+      scraped,
+      url,
+      ystateMetrics,
+      lastSend,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    });
+    // lateSends: sends more than 5 ms behind their schedule (the generator was busy).
+    return { ...sample, lateSends, connectMs };
   } finally {
     await closeClients(clients);
   }
-}
-
-function accountOf(sample) {
-  const { expectedDeliveries, delivered, missing, duplicates, unknown } = sample;
-  return { expectedDeliveries, delivered, missing, duplicates, unknown };
 }

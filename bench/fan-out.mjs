@@ -35,16 +35,14 @@ import {
   closeClients,
   Deliveries,
   fanOutMetrics,
-  nodeArgsOf,
+  finishFanOutSample,
   openClients,
-  round,
+  runFanOutSample,
   scrapeYstate,
   serverVariants,
   startMeters,
-  startVariantServer,
-  ystateReport,
 } from './fan-out-clients.mjs';
-import { runInChild, runScenario } from './harness.mjs';
+import { runScenario } from './harness.mjs';
 import { MarkerWriter } from './sync-client.mjs';
 
 const DOC_ID = 'fan-out';
@@ -97,28 +95,13 @@ function setup(size) {
       id: variant.id,
       label: variant.label,
       role: variant.role,
-      run: async () => {
-        const server = await startVariantServer(variant, { nodeArgs: nodeArgsOf(variant) });
-        try {
-          const sample = await runInChild(import.meta.url, {
-            url: server.url,
-            dialect: server.dialect,
-            pid: server.pid,
-            ystateMetrics: variant.kind === 'ystate',
-            readers: size.readers,
-            rate: size.rate,
-            updates,
-            warmup,
-          });
-          sample.serverPeakRssMB = round(server.usage().peakRssMB, 1);
-          if (!sample.verified) unverified.push(`${variant.label}: ${JSON.stringify(accountOf(sample))}`);
-          return sample;
-        } finally {
-          // SIGTERM first: a server run with --cpu-prof writes its profile on a graceful exit.
-          await server.stop();
-          await server.close();
-        }
-      },
+      run: () =>
+        runFanOutSample(
+          variant,
+          import.meta.url,
+          { readers: size.readers, rate: size.rate, updates, warmup },
+          unverified,
+        ),
     })),
   };
 }
@@ -157,27 +140,17 @@ async function child({ url, dialect, pid, ystateMetrics, readers, rate, updates,
       deliveries.sent(marker, lastSend, i >= warmup);
       writer.sendUpdate(update);
     }
-    const complete = await deliveries.settled(DRAIN_TIMEOUT_MS);
-    const cost = meters.stop(complete ? deliveries.lastArrival : performance.now());
-    const ystate = ystateMetrics ? ystateReport(scraped, await scrapeYstate(url)) : undefined;
-    const summary = deliveries.summary();
-    return {
-      ...summary,
-      ...cost,
-      deliveriesPerSec: summary.measuredDeliveries / cost.wallSeconds,
-      serverCpuUsPerDelivery: (cost.serverCpuSeconds * 1e6) / summary.measuredDeliveries,
-      generatorCpuUsPerDelivery: (cost.generatorCpuSeconds * 1e6) / summary.measuredDeliveries,
-      sendSpreadMs: lastSend - meters.start,
-      connectMs,
-      generatorRssMB: process.memoryUsage.rss() / 2 ** 20,
-      ...(ystate ? { ystate } : {}),
-    };
+    const sample = await finishFanOutSample({
+      deliveries,
+      meters,
+      scraped,
+      url,
+      ystateMetrics,
+      lastSend,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    });
+    return { ...sample, connectMs };
   } finally {
     await closeClients(clients);
   }
-}
-
-function accountOf(sample) {
-  const { expectedDeliveries, delivered, missing, duplicates, unknown } = sample;
-  return { expectedDeliveries, delivered, missing, duplicates, unknown };
 }
