@@ -33,13 +33,13 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { collaborativeText, Engine, StateDocument } from '@ystate/core';
-import { loadSequentialTrace } from '@ystate/core/testing/traces';
+import { Engine } from '@ystate/core';
 import { createRedisStore, documentKeys } from '@ystate/redis';
 import { startRedisServer } from '@ystate/redis/testing';
 import { RedisPersistence } from 'y-redis';
 import * as Y from 'yjs';
 import { frameUpdates, runInChild, runScenario, unframeUpdates } from './harness.mjs';
+import { captureTraceUpdates } from './trace-updates.mjs';
 
 const run = promisify(execFile);
 
@@ -50,6 +50,8 @@ const IN_FLIGHT = 256;
 /** redis-benchmark pipeline depth for the ceiling (issue 7, scenario 4). */
 const PIPELINE = 32;
 const ORIGIN = 'client-1';
+/** The fewest requests a ceiling run makes, whatever the size. */
+const CEILING_MIN_REQUESTS = 100_000;
 
 const variants = [
   { id: 'ceiling', label: `redis-benchmark rpush -P ${PIPELINE}`, role: 'ceiling' },
@@ -90,17 +92,8 @@ await runScenario({
 async function setup(size) {
   if (size.appends % DOCS !== 0) throw new Error(`appends must be a multiple of ${DOCS}`);
   const perDoc = size.appends / DOCS;
-  const trace = loadSequentialTrace('automerge-paper');
   // One update creates the text, then one per edit.
-  const edits = trace.txns.flatMap((txn) => txn.patches).slice(0, perDoc - 1);
-  const updates = [];
-  const doc = new StateDocument('capture');
-  doc.ydoc.on('update', (update) => updates.push(update));
-  doc.set('/text', collaborativeText(''));
-  for (const [pos, del, text] of edits) doc.spliceText('/text', pos, del, text);
-  const expected = doc.get('/text');
-  doc.destroy();
-  if (updates.length !== perDoc) throw new Error(`captured ${updates.length} updates, not ${perDoc}`);
+  const { updates, expected } = captureTraceUpdates(perDoc - 1);
 
   const dir = await mkdtemp(join(tmpdir(), 'ystate-bench-redis-append-'));
   writeFileSync(join(dir, 'expected.txt'), expected);
@@ -131,7 +124,7 @@ async function setup(size) {
           max: Math.max(...updateBytes),
         },
         frameBytes: script.frameBytes,
-        ceilingCommand: `redis-benchmark -t rpush -P ${PIPELINE} -n ${size.appends} -q --csv`,
+        ceilingCommand: `redis-benchmark -t rpush -P ${PIPELINE} -n ${Math.max(size.appends, CEILING_MIN_REQUESTS)} -q --csv`,
         redis: `${(await server.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1]}, no persistence (save '', appendonly no)`,
         engine: 'default options (granularity update, checkpoint every 1,000 entries), with the Redis bus',
         yRedis: `updates applied to bound Y.Docs ${IN_FLIGHT} per event-loop turn; its ioredis ${yRedisIoredisVersion()}`,
@@ -332,7 +325,10 @@ function yRedisIoredisVersion() {
 }
 
 /** The ceiling: `redis-benchmark -t rpush -P 32 -n <appends>`, with its rate and the CPU it and Redis used. */
-async function benchmarkRpush(server, appends) {
+async function benchmarkRpush(server, appendCount) {
+  // redis-benchmark sometimes prints no rate for a run of a millisecond or less (smoke sizes):
+  // the ceiling takes at least CEILING_MIN_REQUESTS (a tenth of a second at ~1M/s).
+  const appends = Math.max(appendCount, CEILING_MIN_REQUESTS);
   const args = ['-t', 'rpush', '-P', String(PIPELINE), '-n', String(appends), '-q', '--csv'];
   const result = await redisBenchmark(server, args);
   return {

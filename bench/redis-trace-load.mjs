@@ -30,13 +30,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { collaborativeText, Engine, StateDocument } from '@ystate/core';
-import { loadSequentialTrace } from '@ystate/core/testing/traces';
+import { Engine } from '@ystate/core';
 import { createRedisStore } from '@ystate/redis';
 import { startRedisServer } from '@ystate/redis/testing';
 import { RedisPersistence } from 'y-redis';
 import * as Y from 'yjs';
 import { measure, runInChild, runScenario } from './harness.mjs';
+import { captureTraceUpdates } from './trace-updates.mjs';
 
 /** The y-redis document name and ystate's document without a checkpoint. */
 const DOC_ID = 'paper';
@@ -75,35 +75,16 @@ await runScenario({
 
 /** Captures the updates, starts Redis and writes both layouts; returns the variants. */
 async function setup(size) {
-  const trace = loadSequentialTrace('automerge-paper');
-  const edits = trace.txns.flatMap((txn) => txn.patches).slice(0, size.edits);
-  if (edits.length !== size.edits) throw new Error(`the trace has ${edits.length} edits, not ${size.edits}`);
-
-  // The expected text, by plain string splicing (independent of Yjs).
-  let expected = trace.startContent;
-  for (const [pos, del, text] of edits) expected = expected.slice(0, pos) + text + expected.slice(pos + del);
-  if (edits.length === trace.txns.length && expected !== trace.endContent) {
-    throw new Error('splicing every edit of the trace does not give its endContent');
-  }
-
   // One update creates the text, then one per edit; the checkpoint is the state after the last
   // multiple of 1,000 entries, about where the engine's policy would have stored it.
-  let started = performance.now();
-  const updates = [];
-  const entries = edits.length + 1;
+  const entries = size.edits + 1;
   const checkpointSeq = Math.floor(entries / CHECKPOINT_EVERY) * CHECKPOINT_EVERY;
   let checkpoint;
-  const doc = new StateDocument(DOC_ID);
-  doc.ydoc.on('update', (update) => {
-    updates.push(update);
-    if (updates.length === checkpointSeq) checkpoint = Y.encodeStateAsUpdate(doc.ydoc);
+  const { updates, expected, captureMs } = captureTraceUpdates(size.edits, {
+    onUpdate: (_update, count, ydoc) => {
+      if (count === checkpointSeq) checkpoint = Y.encodeStateAsUpdate(ydoc);
+    },
   });
-  doc.set('/text', collaborativeText(trace.startContent));
-  for (const [pos, del, text] of edits) doc.spliceText('/text', pos, del, text);
-  if (doc.get('/text') !== expected) throw new Error('the StateDocument text differs from the expected text');
-  doc.destroy();
-  const captureMs = performance.now() - started;
-  if (updates.length !== entries) throw new Error(`captured ${updates.length} updates, not ${entries}`);
 
   const dir = await mkdtemp(join(tmpdir(), 'ystate-bench-redis-trace-load-'));
   writeFileSync(join(dir, 'expected.txt'), expected);
@@ -115,7 +96,7 @@ async function setup(size) {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    started = performance.now();
+    const started = performance.now();
     const written = await writeRedis(server.url, updates, checkpointSeq, checkpoint);
     const writeMs = performance.now() - started;
     const redisVersion = (await server.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1];
@@ -123,7 +104,7 @@ async function setup(size) {
     return {
       params: {
         trace: 'automerge-paper',
-        edits: edits.length,
+        edits: size.edits,
         entries,
         updateBytes: updates.reduce((sum, update) => sum + update.byteLength, 0),
         textLength: expected.length,

@@ -18,11 +18,11 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { collaborativeText, Engine, MemoryUpdateLog, StateDocument } from '@ystate/core';
-import { loadSequentialTrace } from '@ystate/core/testing/traces';
+import { Engine, MemoryUpdateLog } from '@ystate/core';
 import { openFileLog } from '@ystate/file';
 import * as Y from 'yjs';
 import { frameUpdates, measure, runInChild, runScenario, unframeUpdates } from './harness.mjs';
+import { captureTraceUpdates } from './trace-updates.mjs';
 
 const DOC_ID = 'paper';
 /** Entries per append while writing the log (setup only). */
@@ -53,32 +53,13 @@ await runScenario({
 
 /** Captures the updates, writes the file store and the files the children read. */
 async function setup(size) {
-  const trace = loadSequentialTrace('automerge-paper');
-  const edits = trace.txns.flatMap((txn) => txn.patches).slice(0, size.edits);
-  if (edits.length !== size.edits) throw new Error(`the trace has ${edits.length} edits, not ${size.edits}`);
-
-  // The expected text, by plain string splicing (independent of Yjs).
-  let expected = trace.startContent;
-  for (const [pos, del, text] of edits) expected = expected.slice(0, pos) + text + expected.slice(pos + del);
-  if (edits.length === trace.txns.length && expected !== trace.endContent) {
-    throw new Error('splicing every edit of the trace does not give its endContent');
-  }
-
-  let started = performance.now();
-  const updates = [];
-  const doc = new StateDocument(DOC_ID);
-  doc.ydoc.on('update', (update) => updates.push(update));
-  doc.set('/text', collaborativeText(trace.startContent));
-  for (const [pos, del, text] of edits) doc.spliceText('/text', pos, del, text);
-  if (doc.get('/text') !== expected) throw new Error('the StateDocument text differs from the expected text');
-  doc.destroy();
-  const captureMs = performance.now() - started;
+  const { updates, expected, captureMs } = captureTraceUpdates(size.edits);
 
   const dir = await mkdtemp(join(tmpdir(), 'ystate-bench-trace-load-'));
   writeFileSync(join(dir, 'expected.txt'), expected);
   writeFileSync(join(dir, 'updates.bin'), frameUpdates(updates));
 
-  started = performance.now();
+  const started = performance.now();
   const store = join(dir, 'store');
   const log = await openFileLog({ dir: store, fsync: 'never' });
   for (let i = 0; i < updates.length; i += APPEND_BATCH) {
@@ -92,7 +73,7 @@ async function setup(size) {
   return {
     params: {
       trace: 'automerge-paper',
-      edits: edits.length,
+      edits: size.edits,
       entries: updates.length,
       updateBytes: updates.reduce((sum, update) => sum + update.byteLength, 0),
       textLength: expected.length,
