@@ -37,7 +37,7 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { p50, p99, runInChild, runScenario } from './harness.mjs';
-import { processUsage, startServer } from './servers.mjs';
+import { processUsage, redisVersion, startServer } from './servers.mjs';
 
 const run = promisify(execFile);
 
@@ -97,7 +97,7 @@ async function setup(size) {
       for (let i = 0; i < 2; i++)
         nodes[variant.id].push(await startServer(variant.kind, { redis: redis.url }));
     }
-    const redisVersion = (await redis.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1];
+    const version = await redisVersion(redis);
     return {
       params: {
         edits: size.edits,
@@ -110,7 +110,7 @@ async function setup(size) {
         clientLibraries:
           "ystate: y-websocket's WebsocketProvider (ws, disableBc); Hocuspocus: HocuspocusProvider (ws)",
         latency: "reader's Y.Doc update event − writer's performance.now() before the edit (same process)",
-        redis: `${redisVersion}, no persistence (save '', appendonly no), shared by both kinds`,
+        redis: `${version}, no persistence (save '', appendonly no), shared by both kinds`,
         ystate: '`ystate serve --redis URL` (store and bus on Redis), default options',
         hocuspocus: 'Hocuspocus 3 with @hocuspocus/extension-redis, documents in memory',
         notMeasured:

@@ -50,6 +50,7 @@ import {
   startMeters,
 } from './fan-out-clients.mjs';
 import { runScenario } from './harness.mjs';
+import { redisVersion } from './servers.mjs';
 import { MarkerWriter } from './sync-client.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
@@ -138,10 +139,6 @@ async function setup(size) {
     })),
     cleanup: () => redis.stop(),
   };
-}
-
-async function redisVersion(redis) {
-  return (await redis.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
 }
 
 /** One sample in the generator process: open every client, send on schedule, wait, account. */

@@ -37,7 +37,7 @@
  *   immutable update: only the changed path is new) is recorded beside it. Every delta is checked
  *   to be exactly the one field's `replace`.
  * - latency (largest size): a server process holding the document, a writer and a reader client
- *   (raw protocol clients in this process, large-state-client.mjs, both claiming to hold the
+ *   (raw protocol clients in this process, sync-client.mjs, both claiming to hold the
  *   state already, so connecting moves only what they lack). ystate: the real `ystate serve` on a
  *   copy of the file store (fsync always, its default), loading the document on the first
  *   connection. The peer: the y-websocket 2.1.0 reference server, in memory, given the state by
@@ -70,8 +70,8 @@ import {
   runScenario,
   unframeUpdates,
 } from './harness.mjs';
-import { LargeStateClient } from './large-state-client.mjs';
 import { ServerProcess } from './servers.mjs';
+import { SyncClient } from './sync-client.mjs';
 
 const { compare } = fastJsonPatch;
 
@@ -661,8 +661,8 @@ async function latencyChild({ dir, size, largest, variant }) {
   try {
     let started = performance.now();
     await server.start();
-    const reader = new LargeStateClient(server, DOC_ID, { stateVector });
-    const writer = new LargeStateClient(server, DOC_ID, { stateVector });
+    const reader = new SyncClient(server, DOC_ID, { stateVector });
+    const writer = new SyncClient(server, DOC_ID, { stateVector });
     clients.push(reader, writer);
     const arrivals = new Map();
     const waiting = new Map();

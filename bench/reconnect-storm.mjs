@@ -50,7 +50,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { p50, percentile, runInChild, runScenario } from './harness.mjs';
 import { cpuPeakAndMean, startSampler } from './reconnect-storm-sampler.mjs';
-import { startServer } from './servers.mjs';
+import { redisVersion, startServer } from './servers.mjs';
 import { SyncClient } from './sync-client.mjs';
 
 /** How long a connect phase (all clients synced, every document on the server) may take. */
@@ -193,7 +193,7 @@ async function setup(size) {
   try {
     writeFileSync(join(dir, 'state.bin'), state);
     redis = await startRedisServer();
-    const redisVersion = (await redis.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1];
+    const version = await redisVersion(redis);
     const clients = size.documents * size.clientsPerDocument;
     return {
       params: {
@@ -217,7 +217,7 @@ async function setup(size) {
           '`ystate serve`: file store (fsync on every append, the default) or `--redis URL`, default options',
         yWebsocket: 'y-websocket 2.1.0 bin/server.cjs, documents in memory (no YPERSISTENCE)',
         hocuspocus: 'Hocuspocus 3, documents in memory (no persistence extension)',
-        redis: `${redisVersion}, no persistence, flushed before each ystate --redis sample`,
+        redis: `${version}, no persistence, flushed before each ystate --redis sample`,
         isolation: 'each sample in a fresh load-generator process with a new server process',
       },
       variants: variants.map((variant) => ({

@@ -39,6 +39,7 @@ import { startRedisServer } from '@ystate/redis/testing';
 import { RedisPersistence } from 'y-redis';
 import * as Y from 'yjs';
 import { frameUpdates, runInChild, runScenario, unframeUpdates } from './harness.mjs';
+import { redisVersion } from './servers.mjs';
 import { captureTraceUpdates } from './trace-updates.mjs';
 
 const run = promisify(execFile);
@@ -125,7 +126,7 @@ async function setup(size) {
         },
         frameBytes: script.frameBytes,
         ceilingCommand: `redis-benchmark -t rpush -P ${PIPELINE} -n ${Math.max(size.appends, CEILING_MIN_REQUESTS)} -q --csv`,
-        redis: `${(await server.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1]}, no persistence (save '', appendonly no)`,
+        redis: `${await redisVersion(server)}, no persistence (save '', appendonly no)`,
         engine: 'default options (granularity update, checkpoint every 1,000 entries), with the Redis bus',
         yRedis: `updates applied to bound Y.Docs ${IN_FLIGHT} per event-loop turn; its ioredis ${yRedisIoredisVersion()}`,
         isolation: 'each ystate and y-redis sample in a fresh Node process; Redis flushed before each sample',

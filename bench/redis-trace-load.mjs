@@ -36,6 +36,7 @@ import { startRedisServer } from '@ystate/redis/testing';
 import { RedisPersistence } from 'y-redis';
 import * as Y from 'yjs';
 import { measure, runInChild, runScenario } from './harness.mjs';
+import { redisVersion } from './servers.mjs';
 import { captureTraceUpdates } from './trace-updates.mjs';
 
 /** The y-redis document name and ystate's document without a checkpoint. */
@@ -99,7 +100,7 @@ async function setup(size) {
     const started = performance.now();
     const written = await writeRedis(server.url, updates, checkpointSeq, checkpoint);
     const writeMs = performance.now() - started;
-    const redisVersion = (await server.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1];
+    const version = await redisVersion(server);
     const payload = { port: server.port, dir };
     return {
       params: {
@@ -112,7 +113,7 @@ async function setup(size) {
         checkpointBytes: checkpoint?.byteLength ?? 0,
         tailEntries: entries - checkpointSeq,
         engine: 'default options (loadChunk 500, ~10 ms of work between yields), with the Redis bus',
-        redis: `${redisVersion}, no persistence (save '', appendonly no), local loopback`,
+        redis: `${version}, no persistence (save '', appendonly no), local loopback`,
         isolation:
           'each sample in a fresh Node process (--expose-gc, gc before timing); store connection, engine and open all timed',
       },

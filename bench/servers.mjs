@@ -202,3 +202,8 @@ export function processUsage(pid) {
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   return { rssMB: kB('VmRSS') / 1024, peakRssMB: kB('VmHWM') / 1024, cpuSeconds };
 }
+
+/** The version a `redis-server` reports (`INFO server`), for the results' description of the setup. */
+export async function redisVersion(redis) {
+  return (await redis.cli('info', 'server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown';
+}

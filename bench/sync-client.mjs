@@ -103,19 +103,25 @@ export class SyncClient {
   #resolveSynced;
 
   #doc;
+  #stateVector;
 
   /**
    * Opens a socket to `server` (`{ url, dialect }`, from servers.mjs) for `docId`. The returned
    * client's `synced` resolves on the server's step 2; `opened` when the socket is open. With
    * `doc` (a `Y.Doc`, which several clients of one document may share), the server's step 1 is
    * answered with the part of `doc` it lacks; the client never applies what it receives to `doc`.
+   * With `stateVector`, the client's step 1 claims that state (a client holding the document from
+   * its own cache), so the server sends only what it lacks; by default it claims nothing.
    */
-  constructor(server, docId, { doc } = {}) {
+  constructor(server, docId, { doc, stateVector = EMPTY_STATE_VECTOR } = {}) {
     this.#docId = docId;
     this.#doc = doc;
+    this.#stateVector = stateVector;
     this.#hocuspocus = server.dialect === 'hocuspocus';
     const url = this.#hocuspocus ? server.url : `${server.url}/${encodeURIComponent(docId)}`;
-    this.#ws = new WebSocket(url, { perMessageDeflate: false });
+    // No bound on what the server may send: `ws` refuses messages over 100 MiB by default, and
+    // a large document's state (bench/large-state.mjs: 100 MB of JSON) is a larger update.
+    this.#ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 0 });
     this.#ws.binaryType = 'nodebuffer';
     this.synced = new Promise((resolve, reject) => {
       this.#resolveSynced = resolve;
@@ -161,7 +167,7 @@ export class SyncClient {
         encoding.writeVarString(encoder, '');
       });
     }
-    this.#send((encoder) => writeSync(encoder, SYNC_STEP1, EMPTY_STATE_VECTOR));
+    this.#send((encoder) => writeSync(encoder, SYNC_STEP1, this.#stateVector));
   }
 
   #send(write) {
