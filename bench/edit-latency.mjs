@@ -31,13 +31,10 @@ import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { HocuspocusProvider } from '@hocuspocus/provider';
 import { startRedisServer } from '@ystate/redis/testing';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
 import { p50, p99, runInChild, runScenario } from './harness.mjs';
-import { processUsage, redisVersion, startServer } from './servers.mjs';
+import { connectProvider } from './providers.mjs';
+import { processUsage, redisVersion, serverKinds, startServer } from './servers.mjs';
 
 const run = promisify(execFile);
 
@@ -145,9 +142,10 @@ async function setup(size) {
 /** One sample, in a fresh process: three real clients, `warmup + edits` paced edits, latencies. */
 async function child({ kind, urls, pids, redisPort, docId, edits, warmup, intervalMs }) {
   const total = warmup + edits;
-  const writer = connect(kind, urls[0], docId);
-  const acrossNodes = connect(kind, urls[1], docId);
-  const sameNode = connect(kind, urls[0], docId);
+  const { dialect } = serverKinds[kind];
+  const writer = connectProvider(dialect, urls[0], docId);
+  const acrossNodes = connectProvider(dialect, urls[1], docId);
+  const sameNode = connectProvider(dialect, urls[0], docId);
   const clients = [writer, acrossNodes, sameNode];
   try {
     await within(
@@ -285,40 +283,6 @@ function ystateBreakdown(before, after) {
     ystateAppendMeanMs: mean(0, 'ystate_log_append_seconds'),
     ystateBusLagMeanMs: mean(1, 'ystate_bus_lag_seconds'),
   };
-}
-
-/**
- * A real client of `kind` for `docId` on the server at `url`: `{ doc, synced, destroy }`, where
- * `synced` resolves once the provider reports its first sync with the server.
- */
-function connect(kind, url, docId) {
-  const doc = new Y.Doc();
-  if (kind === 'hocuspocus') {
-    let provider;
-    const synced = new Promise((resolve) => {
-      provider = new HocuspocusProvider({
-        url,
-        name: docId,
-        document: doc,
-        WebSocketPolyfill: WebSocket,
-        onSynced: () => resolve(),
-      });
-    });
-    return { doc, synced, destroy: () => destroy(provider, doc) };
-  }
-  const provider = new WebsocketProvider(url, docId, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
-  const synced = new Promise((resolve) => {
-    provider.once('sync', (isSynced) => {
-      if (isSynced) resolve();
-    });
-  });
-  return { doc, synced, destroy: () => destroy(provider, doc) };
-}
-
-/** Closes a provider and its document (which stops its awareness's timer). */
-function destroy(provider, doc) {
-  provider.destroy();
-  doc.destroy();
 }
 
 /**

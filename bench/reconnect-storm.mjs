@@ -42,15 +42,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HocuspocusProvider } from '@hocuspocus/provider';
 import { loadSequentialTrace } from '@ystate/core/testing/traces';
 import { startRedisServer } from '@ystate/redis/testing';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { p50, percentile, runInChild, runScenario } from './harness.mjs';
+import { connectProvider } from './providers.mjs';
 import { cpuPeakAndMean, startSampler } from './reconnect-storm-sampler.mjs';
-import { redisVersion, startServer } from './servers.mjs';
+import { redisVersion, serverKinds, startServer } from './servers.mjs';
 import { SyncClient } from './sync-client.mjs';
 
 /** How long a connect phase (all clients synced, every document on the server) may take. */
@@ -423,28 +421,7 @@ function allStored(clients, documents) {
 async function verify(kind, url, docIds, expected) {
   // Each WebsocketProvider listens to the process's 'exit' (removed on destroy): one per document.
   process.setMaxListeners(Math.max(process.getMaxListeners(), docIds.length + 10));
-  const readers = docIds.map((docId) => {
-    const doc = new Y.Doc();
-    if (kind === 'hocuspocus') {
-      let provider;
-      const synced = new Promise((resolve) => {
-        provider = new HocuspocusProvider({
-          url,
-          name: docId,
-          document: doc,
-          WebSocketPolyfill: WebSocket,
-          onSynced: () => resolve(),
-        });
-      });
-      return { doc, synced, provider };
-    }
-    const provider = new WebsocketProvider(url, docId, doc, {
-      WebSocketPolyfill: WebSocket,
-      disableBc: true,
-    });
-    const synced = new Promise((resolve) => provider.once('sync', resolve));
-    return { doc, synced, provider };
-  });
+  const readers = docIds.map((docId) => connectProvider(serverKinds[kind].dialect, url, docId));
   try {
     await within(
       Promise.all(readers.map((reader) => reader.synced)),
@@ -457,10 +434,7 @@ async function verify(kind, url, docIds, expected) {
       }
     });
   } finally {
-    for (const reader of readers) {
-      reader.provider.destroy();
-      reader.doc.destroy();
-    }
+    for (const reader of readers) reader.destroy();
   }
 }
 

@@ -1,8 +1,6 @@
-import { HocuspocusProvider } from '@hocuspocus/provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { connectProvider } from '../providers.mjs';
 import { type ServerProcess, startServer } from '../servers.mjs';
 import { MarkerWriter, markersIn, SyncClient } from '../sync-client.mjs';
 
@@ -11,32 +9,8 @@ import { MarkerWriter, markersIn, SyncClient } from '../sync-client.mjs';
 // a reconnecting raw client hands a server the state it lacks. Each server runs as its own process.
 
 /** A real client of `server`: y-websocket's provider, or Hocuspocus's for Hocuspocus. */
-function realClient(
-  server: ServerProcess,
-  docId: string,
-): { doc: Y.Doc; synced: Promise<void>; destroy(): void } {
-  const doc = new Y.Doc();
-  if (server.dialect === 'hocuspocus') {
-    let onSynced = () => {};
-    const synced = new Promise<void>((resolve) => {
-      onSynced = resolve;
-    });
-    const provider = new HocuspocusProvider({
-      url: server.url,
-      name: docId,
-      document: doc,
-      WebSocketPolyfill: WebSocket,
-      onSynced,
-    });
-    return { doc, synced, destroy: () => provider.destroy() };
-  }
-  const provider = new WebsocketProvider(server.url, docId, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-  });
-  const synced = new Promise<void>((resolve) => provider.once('sync', () => resolve()));
-  return { doc, synced, destroy: () => provider.destroy() };
-}
+const realClient = (server: ServerProcess, docId: string) =>
+  connectProvider(server.dialect, server.url, docId);
 
 /** Resolves once `doc`'s bench map holds `value` at `key`. */
 function holds(doc: Y.Doc, key: string, value: string): Promise<void> {
