@@ -37,44 +37,51 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   AGENT_PROTOCOL_VIOLATION: 'AGENT_PROTOCOL_VIOLATION',
+  DOCUMENT_TOO_LARGE: 'DOCUMENT_TOO_LARGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** HTTP status per code. The WebSocket close code is `4000 + status` (see `closeCodeOf`). */
-const httpStatus: Record<ErrorCode, number> = {
-  INVALID_POINTER: 400,
-  INVALID_PATCH: 400,
-  INVALID_VALUE: 400,
-  INVALID_PATTERN: 400,
-  PATH_NOT_FOUND: 404,
-  TYPE_MISMATCH: 409,
-  PATCH_TEST_FAILED: 409,
-  DOCUMENT_CLOSED: 410,
-  DOCUMENT_EXISTS: 409,
-  CORRUPT_ENTRY: 500,
-  CORRUPT_ARCHIVE: 400,
-  INVALID_EVENT: 400,
-  INVALID_UPDATE: 400,
-  DOCUMENT_PAUSED: 423,
-  HISTORY_PRUNED: 410,
-  LOG_UNAVAILABLE: 503,
-  UNKNOWN_KEY: 500,
-  DECRYPTION_FAILED: 500,
-  INVALID_CONFIG: 400,
-  STORAGE_FAILED: 500,
-  STORE_LOCKED: 423,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  INVALID_MESSAGE: 400,
-  MESSAGE_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  SLOW_CONSUMER: 503,
-  ROUTE_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INTERNAL_ERROR: 500,
-  AGENT_PROTOCOL_VIOLATION: 422,
+/**
+ * Per code: the HTTP status (the WebSocket close code is `4000 + status`, see `closeCodeOf`) and
+ * whether the failure may pass if the same call is tried again later (`retryable`). Only a log that
+ * could not be reached is retryable: the engine retries such appends in order; every other failure
+ * of an append (a refusal, corruption, a full disk) stops the document's writes until it reloads.
+ */
+const table: Record<ErrorCode, { status: number; retryable?: true }> = {
+  INVALID_POINTER: { status: 400 },
+  INVALID_PATCH: { status: 400 },
+  INVALID_VALUE: { status: 400 },
+  INVALID_PATTERN: { status: 400 },
+  PATH_NOT_FOUND: { status: 404 },
+  TYPE_MISMATCH: { status: 409 },
+  PATCH_TEST_FAILED: { status: 409 },
+  DOCUMENT_CLOSED: { status: 410 },
+  DOCUMENT_EXISTS: { status: 409 },
+  CORRUPT_ENTRY: { status: 500 },
+  CORRUPT_ARCHIVE: { status: 400 },
+  INVALID_EVENT: { status: 400 },
+  INVALID_UPDATE: { status: 400 },
+  DOCUMENT_PAUSED: { status: 423 },
+  HISTORY_PRUNED: { status: 410 },
+  LOG_UNAVAILABLE: { status: 503, retryable: true },
+  UNKNOWN_KEY: { status: 500 },
+  DECRYPTION_FAILED: { status: 500 },
+  INVALID_CONFIG: { status: 400 },
+  STORAGE_FAILED: { status: 500 },
+  STORE_LOCKED: { status: 423 },
+  UNAUTHORIZED: { status: 401 },
+  FORBIDDEN: { status: 403 },
+  INVALID_MESSAGE: { status: 400 },
+  MESSAGE_TOO_LARGE: { status: 413 },
+  RATE_LIMITED: { status: 429 },
+  SLOW_CONSUMER: { status: 503 },
+  ROUTE_NOT_FOUND: { status: 404 },
+  METHOD_NOT_ALLOWED: { status: 405 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415 },
+  INTERNAL_ERROR: { status: 500 },
+  AGENT_PROTOCOL_VIOLATION: { status: 422 },
+  DOCUMENT_TOO_LARGE: { status: 413 },
 };
 
 export interface YStateErrorOptions {
@@ -101,15 +108,31 @@ export class YStateError extends Error {
 
 /** The HTTP status that answers an error with this code. */
 export function httpStatusOf(code: ErrorCode): number {
-  return httpStatus[code];
+  return table[code].status;
 }
 
 /** The WebSocket close code (4xxx) for an error with this code. */
 export function closeCodeOf(code: ErrorCode): number {
-  return 4000 + httpStatus[code];
+  return 4000 + table[code].status;
 }
 
 /** True when `error` is a `YStateError`, optionally with the given code. */
 export function isYStateError(error: unknown, code?: ErrorCode): error is YStateError {
   return error instanceof YStateError && (code === undefined || error.code === code);
+}
+
+/** True when a failure with this code may pass if the same call is tried again later. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof YStateError && table[error.code].retryable === true;
+}
+
+/**
+ * The one place an unknown thrown value becomes a `YStateError`: a `YStateError` passes through,
+ * anything else is wrapped with the code and message the caller classified it as (keeping it as
+ * `cause`, which is never shown to clients).
+ */
+export function toYStateError(error: unknown, fallback: { code: ErrorCode; message: string }): YStateError {
+  if (error instanceof YStateError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new YStateError({ code: fallback.code, message: `${fallback.message}: ${detail}`, cause: error });
 }

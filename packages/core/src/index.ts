@@ -8,7 +8,15 @@
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
 export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
-export { closeCodeOf, ErrorCode, httpStatusOf, isYStateError, YStateError } from './errors.js';
+export {
+  closeCodeOf,
+  ErrorCode,
+  httpStatusOf,
+  isRetryable,
+  isYStateError,
+  toYStateError,
+  YStateError,
+} from './errors.js';
 export type { Granularity, GranularityRule } from './granularity.js';
 export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
@@ -65,6 +73,6 @@ export type {
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
 export { addsNothing, assertUpdate } from './update-check.js';
-export type { BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
+export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
 export type { Writable, YValue } from './y-value.js';
 export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

@@ -8,6 +8,12 @@ export interface SeqRange {
   to?: number;
 }
 
+/** Entries for one document, appended atomically. */
+export interface AppendBatch {
+  docId: string;
+  entries: readonly EntryInput[];
+}
+
 /** The append-only, per-document log of entries. Adapters store and move bytes; merging happens above them. */
 export interface UpdateLog {
   /**
@@ -16,10 +22,21 @@ export interface UpdateLog {
    */
   readonly publishesAppends?: boolean;
   /**
-   * Appends entries to a document's log, in order. Resolves, once they are durable, with the
-   * entries as stored: dense sequence numbers following the last one in the log.
+   * Appends entries to a document's log, in order and atomically: all of them are stored or none
+   * is. Resolves, once they are durable, with the entries as stored: dense sequence numbers
+   * following the last one in the log. A rejection is a `YStateError` whose code says whether it
+   * may be retried (`isRetryable`): LOG_UNAVAILABLE when the store could not be reached (the
+   * outcome may be unknown: a retry may store the entries twice, which Yjs updates tolerate);
+   * any other code when the store refused or failed, with nothing of the batch stored.
    */
   append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]>;
+  /**
+   * Optional: appends batches to several documents, sharing the expensive step between them (one
+   * fdatasync, one round trip, one transaction). Each batch is atomic on its own (all of its
+   * entries are stored, or none is) and its outcome is reported separately, in the order given.
+   * Without it, the engine calls `append` once per document.
+   */
+  appendMany?(batches: readonly AppendBatch[]): Promise<PromiseSettledResult<LogEntry[]>[]>;
   /** The retained entries of a document whose seq lies in `range`, in seq order. */
   read(docId: string, range?: SeqRange): Promise<LogEntry[]>;
   /** The highest seq ever assigned in a document's log (0 when empty); pruning does not lower it. */
