@@ -6,6 +6,7 @@
 
 import type { Granularity, GranularityRule } from './granularity.js';
 import { granularityFor } from './granularity.js';
+import { GroupCommit } from './group-commit.js';
 import {
   DEFAULT_CHUNK,
   type HistoricalState,
@@ -46,6 +47,11 @@ export interface EngineOptions {
   checkpointEvery?: { entries?: number; bytes?: number; sizeFraction?: number };
   /** Prune entries older than the checkpoint that leaves at least this many entries (default: keep all). */
   retainEntries?: number;
+  /**
+   * Refuse changes (DOCUMENT_TOO_LARGE) that would make a document's stored size — its latest
+   * checkpoint plus every entry since — exceed this many bytes (default: no cap).
+   */
+  maxDocumentBytes?: number;
   /** Evict documents nobody has held for this long (default 30 s). */
   idleTimeoutMs?: number;
   /** Entries read from the log per round trip while loading (default 500); loading yields every ~10 ms. */
@@ -90,8 +96,10 @@ export class Engine {
           throw error;
         });
       });
+    const commits = new GroupCommit(options.log);
     this.contextFor = (docId) => ({
       log: options.log,
+      commits,
       bus: options.bus,
       nodeId: this.nodeId,
       granularity: granularityFor(docId, rules, fallback),
@@ -101,6 +109,7 @@ export class Engine {
         sizeFraction: options.checkpointEvery?.sizeFraction ?? 0.1,
       },
       retainEntries: options.retainEntries ?? Number.POSITIVE_INFINITY,
+      maxDocumentBytes: options.maxDocumentBytes ?? Number.POSITIVE_INFINITY,
       loadChunk: options.loadChunk ?? DEFAULT_CHUNK,
       onError,
       onAppended: options.onAppended,
@@ -156,8 +165,10 @@ export class Engine {
   applyPatch(docId: string, patch: unknown, options: PatchWriteOptions = {}): Promise<{ seq: number }> {
     return this.with(docId, async (live) => {
       const origin = options.origin ?? this.nodeId;
+      // At the current seq with nothing on its way to the log, the base is what a write sees anyway.
+      const current = options.baseSeq === live.seq && live.settled;
       const base =
-        options.baseSeq === undefined
+        options.baseSeq === undefined || current
           ? undefined
           : (await stateAt(this.log, docId, { seq: options.baseSeq })).update;
       const { seq } = await live.change((doc) =>
@@ -167,7 +178,10 @@ export class Engine {
     });
   }
 
-  /** Takes a Yjs update from a client: logged first, applied once durable. Resolves with its seq. */
+  /**
+   * Takes a Yjs update from a client: checked at the gate (refused with nothing changed), logged,
+   * and applied once durable. Resolves with its seq.
+   */
   receive(docId: string, update: Uint8Array, options: WriteOptions = {}): Promise<{ seq: number }> {
     return this.with(docId, async (live) => ({
       seq: await live.receive(update, options.origin ?? this.nodeId),

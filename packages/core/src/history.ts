@@ -21,6 +21,8 @@ export class LogOrigin {
     readonly seq: number,
     /** Who wrote the (last) entry. */
     readonly origin: string,
+    /** True when this node wrote the entry. */
+    readonly local = false,
   ) {}
 }
 
@@ -32,22 +34,35 @@ const YIELD_BUDGET_MS = 10;
 /** …checked after every slice of this many entries. */
 const SLICE = 50;
 
-/** Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. */
-export function applyEntries(ydoc: Y.Doc, entries: readonly LogEntry[]): RecordedLifecycleEvent[] {
+/**
+ * Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. An entry
+ * Yjs cannot integrate (written before the gate checked updates) is integrated as far as Yjs goes,
+ * the same way on every load, and reported to `onUnreadable`: it never stops a load.
+ */
+export function applyEntries(
+  ydoc: Y.Doc,
+  entries: readonly LogEntry[],
+  origin?: LogOrigin,
+  onUnreadable: (entry: LogEntry, error: unknown) => void = () => {},
+): RecordedLifecycleEvent[] {
   const last = entries[entries.length - 1];
   if (last === undefined) return [];
   const events: RecordedLifecycleEvent[] = [];
   ydoc.transact(() => {
     for (const entry of entries) {
-      if (entry.kind === 'lifecycle') {
-        const { event, update } = decodeLifecyclePayload(entry.payload);
-        if (update) Y.applyUpdate(ydoc, update);
-        events.push({ ...event, seq: entry.seq, time: entry.time, origin: entry.origin });
-      } else {
-        Y.applyUpdate(ydoc, entry.payload);
+      try {
+        if (entry.kind === 'lifecycle') {
+          const { event, update } = decodeLifecyclePayload(entry.payload);
+          events.push({ ...event, seq: entry.seq, time: entry.time, origin: entry.origin });
+          if (update) Y.applyUpdate(ydoc, update);
+        } else {
+          Y.applyUpdate(ydoc, entry.payload);
+        }
+      } catch (error) {
+        onUnreadable(entry, error);
       }
     }
-  }, new LogOrigin(last.seq, last.origin));
+  }, origin ?? new LogOrigin(last.seq, last.origin));
   return events;
 }
 
