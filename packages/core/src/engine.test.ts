@@ -136,9 +136,11 @@ describe('Engine: persistence', () => {
     const doc = await e.open('d');
     log.failing = true;
     let acknowledged: number | undefined;
-    const write = e.write('d', (tx) => tx.set('/a', 1)).then(({ seq }) => {
-      acknowledged = seq;
-    });
+    const write = e
+      .write('d', (tx) => tx.set('/a', 1))
+      .then(({ seq }) => {
+        acknowledged = seq;
+      });
     await firstError;
     // While the log stays down, flush says so instead of waiting forever; nothing is visible.
     await expect(e.flush()).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
