@@ -12,7 +12,7 @@ import { type PatchOperation, parsePatch } from './json-patch.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { patchOfEvents } from './transaction-patch.js';
-import type { Writable } from './y-value.js';
+import { toJsonValue, type Writable } from './y-value.js';
 
 /** The name of the root map that holds a document's JSON view. */
 export const ROOT_MAP = 'state';
@@ -112,7 +112,7 @@ export class StateDocument {
 
   /** The whole document as JSON. */
   toJSON(): Record<string, Json> {
-    return this.root.toJSON() as Record<string, Json>;
+    return toJsonValue(this.root) as Record<string, Json>;
   }
 
   /** Sets an object member or replaces an array element; the parent must exist. */
