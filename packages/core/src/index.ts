@@ -23,6 +23,7 @@ export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
 export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, isPlainObject, jsonEqual } from './json.js';
+export { assertJsonForm } from './json-form.js';
 export type {
   AddOperation,
   CopyOperation,

@@ -25,6 +25,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import type { Granularity } from './granularity.js';
 import type { GroupCommit } from './group-commit.js';
 import { applyEntries, LogOrigin, loadInto } from './history.js';
+import { assertJsonForm } from './json-form.js';
 import {
   decodeLifecyclePayload,
   encodeLifecyclePayload,
@@ -229,6 +230,7 @@ export class LiveDocument {
     this.assertWritable();
     const decoded = assertUpdate(update);
     if (addsNothing(this.doc.ydoc, decoded)) return this.watermark;
+    assertJsonForm(decoded, this.staged?.ydoc ?? this.doc.ydoc, update);
     this.assertRoomFor(update.byteLength);
     if (this.intake === 'paused') {
       const done = deferred<number>();
