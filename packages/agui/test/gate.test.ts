@@ -3,16 +3,105 @@
  * on part-way, content with no JSON form, sent as an update and as sync step 2, while an SSE stream
  * is open on the same document. After every case the server still serves, a refused case changed
  * nothing (document, log, seq), and at the end reloading from the log equals the live state and
- * the stream's patches fold to it.
+ * the stream's patches fold to it. And every SSE label names the state it was folded to, across
+ * two nodes.
  */
 
-import { Engine, type Json } from '@ystate/core';
+import {
+  Engine,
+  type Json,
+  MemorySyncBus,
+  MemoryUpdateLog,
+  type SyncBus,
+  type UpdateLog,
+} from '@ystate/core';
+import { createServer } from '@ystate/server';
 import fc from 'fast-check';
 import { applyPatch, deepClone } from 'fast-json-patch';
-import { describe, expect, it } from 'vitest';
+import * as encoding from 'lib0/encoding';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { encodeSyncStep2, encodeUpdate } from '../src/protocol.js';
-import { type RawClient, rawClient, startServer, type TestServer } from './helpers.js';
+import { aguiRoutes } from '../src/index.js';
+
+interface TestServer {
+  engine: Engine;
+  log: UpdateLog;
+  http: string;
+  ws: string;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A real `@ystate/server` with the AG-UI routes, over a new engine. */
+async function startServer(options: { log?: UpdateLog; bus?: SyncBus } = {}): Promise<TestServer> {
+  const log = options.log ?? new MemoryUpdateLog();
+  const engine = new Engine(options.bus ? { log, bus: options.bus } : { log });
+  const server = createServer({ engine, routes: aguiRoutes(engine), logger: pino({ level: 'silent' }) });
+  const { port } = await server.listen(0, '127.0.0.1');
+  cleanups.push(async () => {
+    await server.close();
+    await engine.close().catch(() => {});
+  });
+  return { engine, log, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+}
+
+/** y-websocket messages: sync (0) with step 1 (0), step 2 (1) or update (2). */
+function syncMessage(kind: 0 | 1 | 2, payload: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 0);
+  encoding.writeVarUint(encoder, kind);
+  encoding.writeVarUint8Array(encoder, payload);
+  return encoding.toUint8Array(encoder);
+}
+const encodeUpdate = (update: Uint8Array) => syncMessage(2, update);
+const encodeSyncStep2 = (update: Uint8Array) => syncMessage(1, update);
+
+/** A raw y-websocket connection: send frames, and ask for sync step 2 to know the earlier ones were handled. */
+interface RawClient {
+  ws: WebSocket;
+  opened: Promise<void>;
+  closed: Promise<{ code: number; reason: string }>;
+  send(bytes: Uint8Array): void;
+  roundTrip(stateVector: Uint8Array): Promise<void>;
+}
+
+function rawClient(url: string): RawClient {
+  const ws = new WebSocket(url);
+  ws.on('error', () => undefined);
+  const answers: (() => void)[] = [];
+  ws.on('message', (data: Buffer) => {
+    // Sync step 2 (0, 1, …) answers a step 1.
+    if (data[0] === 0 && data[1] === 1) answers.shift()?.();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('close', (code) => reject(new Error(`closed with ${code} before opening`)));
+  });
+  opened.catch(() => undefined);
+  cleanups.push(async () => ws.terminate());
+  return {
+    ws,
+    opened,
+    closed,
+    // A frame sent while the server closes the connection is simply not delivered.
+    send: (bytes) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
+    },
+    roundTrip: (stateVector) =>
+      new Promise<void>((resolve) => {
+        answers.push(resolve);
+        if (ws.readyState === WebSocket.OPEN) ws.send(syncMessage(0, stateVector));
+      }),
+  };
+}
 
 const DOC = 'fuzz';
 
@@ -98,8 +187,11 @@ async function snapshot(server: TestServer): Promise<{ json: Json | undefined; h
   };
 }
 
-/** Follows `/events` and folds its patches, as an AG-UI client would. */
-function follow(server: TestServer): { state: () => Json; stop: () => void } {
+/** Follows `/events` and folds its patches, as an AG-UI client would, reporting each labelled state. */
+function follow(
+  server: TestServer,
+  onLabel: (seq: number, state: Json) => void = () => {},
+): { state: () => Json; stop: () => void } {
   const controller = new AbortController();
   let state: Json = {};
   void (async () => {
@@ -121,10 +213,18 @@ function follow(server: TestServer): { state: () => Json; stop: () => void } {
           .map((line) => line.slice(5).trim())
           .join('');
         if (!data) continue;
-        const event = JSON.parse(data) as { type: string; snapshot?: Json; delta?: unknown[] };
+        const event = JSON.parse(data) as {
+          type: string;
+          snapshot?: Json;
+          delta?: unknown[];
+          metadata?: { ystate?: { seq?: number } };
+        };
         if (event.type === 'STATE_SNAPSHOT') state = event.snapshot as Json;
-        if (event.type === 'STATE_DELTA')
+        else if (event.type === 'STATE_DELTA')
           state = applyPatch(state, deepClone(event.delta)).newDocument as Json;
+        else continue;
+        const seq = event.metadata?.ystate?.seq;
+        if (seq !== undefined) onLabel(seq, state);
       }
     }
   })().catch(() => {});
@@ -148,7 +248,10 @@ describe('the gate, fuzzed over the WebSocket path', () => {
         }
         const client = raw;
         client.send(frame(c, bytes));
-        const outcome = await Promise.race([client.closed, client.roundTrip().then(() => 'open' as const)]);
+        const outcome = await Promise.race([
+          client.closed,
+          client.roundTrip(Y.encodeStateVector(writer.doc)).then(() => 'open' as const),
+        ]);
         if (outcome === 'open') {
           await server.engine.flush();
           // Accepted: the honest writer takes it too (it may add nothing new).
@@ -177,4 +280,42 @@ describe('the gate, fuzzed over the WebSocket path', () => {
     expect(JSON.parse(JSON.stringify(stream.state()))).toEqual(live);
     stream.stop();
   }, 600_000);
+
+  it('two nodes: every SSE STATE_DELTA is labelled with a seq whose rebuilt state is what the stream folded to', async () => {
+    const log = new MemoryUpdateLog();
+    const bus = new MemorySyncBus();
+    const a = await startServer({ log, bus });
+    const b = await startServer({ log, bus: bus.peer() });
+    const patch = (server: TestServer, ops: unknown) =>
+      fetch(`${server.http}/api/docs/${DOC}/state`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json-patch+json' },
+        body: JSON.stringify(ops),
+      }).then((response) => response.json());
+    await patch(a, [{ op: 'add', path: '/n', value: {} }]);
+    const labelled: { seq: number; state: Json }[] = [];
+    let target = Number.POSITIVE_INFINITY;
+    let reached: (() => void) | undefined;
+    const stream = follow(a, (seq, state) => {
+      labelled.push({ seq, state: deepClone(state) });
+      if (seq >= target) reached?.();
+    });
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++)
+      writes.push(patch(i % 2 ? a : b, [{ op: 'add', path: `/n/k${i}`, value: i }]));
+    await Promise.all(writes);
+    await a.engine.flush();
+    const head = await log.head(DOC);
+    if ((labelled[labelled.length - 1]?.seq ?? 0) < head) {
+      await new Promise<void>((resolve) => {
+        reached = resolve;
+        target = head;
+      });
+    }
+    stream.stop();
+    expect(labelled.length).toBeGreaterThan(10);
+    for (const { seq, state } of labelled) {
+      expect(state, `label ${seq}`).toEqual((await a.engine.stateAt(DOC, { seq })).json);
+    }
+  });
 });
