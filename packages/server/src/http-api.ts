@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type Engine, ErrorCode, YStateError } from '@ystate/core';
+import { type Engine, ErrorCode, redactRequestUrl, YStateError } from '@ystate/core';
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts.js';
 import { sendError, sendJson, toYStateError } from './http-util.js';
@@ -140,7 +140,7 @@ export class HttpApi {
   ): void {
     const error = toYStateError(thrown);
     this.ctx.metrics.errors.inc({ code: error.code });
-    const log = this.ctx.logger.child({ method: req.method, url: req.url });
+    const log = this.ctx.logger.child({ method: req.method, url: redactRequestUrl(req.url ?? '/') });
     if (error.code === ErrorCode.INTERNAL_ERROR) log.error({ err: thrown }, 'request failed');
     else log.debug({ code: error.code }, error.message);
     if (res.headersSent) {

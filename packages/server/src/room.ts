@@ -162,7 +162,10 @@ export class Room {
       if (dropped > 0) {
         this.ctx.metrics.awarenessDropped.inc(dropped);
         if (connection.logs('debug')) {
-          connection.log.debug({ dropped }, 'dropped awareness states of client ids the connection does not own');
+          connection.log.debug(
+            { dropped },
+            'dropped awareness states of client ids the connection does not own',
+          );
         }
       }
       if (allowed.length === 0) return;

@@ -2,7 +2,7 @@
 
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, YStateError } from '@ystate/core';
+import { ErrorCode, logRedaction, YStateError } from '@ystate/core';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { Alerts } from './alerts.js';
@@ -53,7 +53,7 @@ export function createServer(options: ServerOptions): YStateServer {
   const limits = parsedLimits.data;
   const authenticator = options.auth === undefined ? undefined : createAuthenticator(options.auth);
   const extraRoutes = (options.routes ?? []).map(compileRoute);
-  const logger = options.logger ?? pino({ name: 'ystate-server' });
+  const logger = options.logger ?? pino({ name: 'ystate-server', redact: logRedaction });
   const metrics = new ServerMetrics(options.metrics, () => engine.registry.list().length);
   const alerts = new Alerts(options.alerts ?? {}, logger);
   const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));

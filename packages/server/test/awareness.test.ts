@@ -1,7 +1,7 @@
 /** Awareness ownership: a connection sets and removes only the awareness states of the client ids it introduced. */
 
-import * as encoding from 'lib0/encoding';
 import { SignJWT } from 'jose';
+import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import { encodeAwareness } from '../src/protocol.js';
 import { connect, fetchJson, rawClient, startServer, synced, within } from './helpers.js';
@@ -42,7 +42,9 @@ describe('awareness', () => {
       within(
         new Promise<void>((resolve) => {
           const check = () => {
-            const state = watcher.provider.awareness.getStates().get(aliceId) as { user?: string } | undefined;
+            const state = watcher.provider.awareness.getStates().get(aliceId) as
+              | { user?: string }
+              | undefined;
             if (state?.user !== user) return;
             watcher.provider.awareness.off('change', check);
             resolve();
