@@ -37,6 +37,11 @@ export interface AuthOptions {
   issuer?: string | string[];
   /** Required `aud` claim. */
   audience?: string | string[];
+  /**
+   * Seconds a token without `exp` stays valid: from its `iat`, or else from when the WebSocket
+   * connection opened. Older ones are refused (401) and open connections closed (4401). Default: none.
+   */
+  maxTokenAge?: number;
 }
 
 /** Limits that protect the server from clients. */

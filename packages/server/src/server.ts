@@ -6,7 +6,15 @@ import { ErrorCode, logRedaction, YStateError } from '@ystate/core';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { Alerts } from './alerts.js';
-import { accessOf, createAuthenticator, forbidden, tokenOf, unauthorized } from './auth.js';
+import {
+  accessOf,
+  createAuthenticator,
+  expiryOf,
+  forbidden,
+  type TokenExpiry,
+  tokenOf,
+  unauthorized,
+} from './auth.js';
 import { HttpApi } from './http-api.js';
 import { ServerMetrics } from './metrics.js';
 import type { Access, Principal, ServerOptions, Transport } from './options.js';
@@ -62,14 +70,17 @@ export function createServer(options: ServerOptions): YStateServer {
     ...extraRoutes,
   ];
 
-  /** Who is calling, and what they may do with `docId`; UNAUTHORIZED / FORBIDDEN otherwise. */
+  /**
+   * Who is calling, what they may do with `docId`, and when their token stops being accepted;
+   * UNAUTHORIZED / FORBIDDEN otherwise.
+   */
   async function authorize(
     request: Parameters<typeof tokenOf>[0],
     transport: Transport,
     docId: string,
     query: URLSearchParams,
     needed: Access,
-  ): Promise<{ principal: Principal | undefined; access: Access }> {
+  ): Promise<{ principal: Principal | undefined; access: Access; expiry: TokenExpiry | undefined }> {
     const token = tokenOf(request, query);
     let principal: Principal | undefined;
     if (authenticator !== undefined && token !== undefined) principal = await authenticator.verify(token);
@@ -79,13 +90,17 @@ export function createServer(options: ServerOptions): YStateServer {
     }
     if (principal === undefined) {
       if (authenticator !== undefined) throw unauthorized('a token is required');
-      return { principal, access: 'write' };
+      return { principal, access: 'write', expiry: undefined };
     }
+    // The maximum age is the token's: a principal onAuthenticate made without one has none.
+    const now = Date.now();
+    const expiry = expiryOf(principal, token === undefined ? undefined : options.auth?.maxTokenAge, now);
+    if (expiry !== undefined && expiry.at <= now) throw unauthorized(expiry.message);
     const access = accessOf(principal, docId);
     if (access === undefined) throw forbidden(`the token grants no access to "${docId}"`);
     if (needed === 'write' && access !== 'write')
       throw forbidden(`the token grants only read access to "${docId}"`);
-    return { principal, access };
+    return { principal, access, expiry };
   }
 
   let stopAppendTiming: (() => void) | undefined;
