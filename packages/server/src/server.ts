@@ -36,13 +36,27 @@ export interface YStateServer {
 }
 
 const positive = z.number().int().positive();
-const limitsSchema = z.object({
-  maxMessageBytes: positive.default(4 * 1024 * 1024),
-  messagesPerSecond: positive.default(300),
-  maxBufferedBytes: positive.default(16 * 1024 * 1024),
-  pingIntervalMs: positive.default(30_000),
-  maxBodyBytes: positive.default(1024 * 1024),
-});
+const limitsSchema = z
+  .object({
+    maxMessageBytes: positive.default(4 * 1024 * 1024),
+    messagesPerSecond: positive.default(300),
+    maxBufferedBytes: positive.default(16 * 1024 * 1024),
+    pingIntervalMs: positive.default(30_000),
+    maxBodyBytes: positive.default(1024 * 1024),
+    headersTimeoutMs: positive.default(10_000),
+    requestTimeoutMs: positive.default(30_000),
+    upgradeTimeoutMs: positive.default(10_000),
+  })
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    path: ['requestTimeoutMs'],
+    message: 'must be at least headersTimeoutMs',
+  });
+
+/**
+ * How often Node checks the header and request timeouts of open sockets: a slow socket is closed
+ * at most this long after its timeout.
+ */
+const TIMEOUT_CHECK_MS = 1000;
 
 /** How long `close` waits for HTTP connections to end before cutting them. */
 const CLOSE_HTTP_GRACE_MS = 2000;
@@ -137,9 +151,16 @@ export function createServer(options: ServerOptions): YStateServer {
     isClosing: () => closing !== undefined,
   });
 
-  const server = createHttpServer((req, res) => {
-    api.handle(req, res).catch((error: unknown) => logger.error({ err: error }, 'request handler failed'));
-  });
+  const server = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
+    (req, res) => {
+      api.handle(req, res).catch((error: unknown) => logger.error({ err: error }, 'request handler failed'));
+    },
+  );
   server.on('upgrade', (req, socket, head: Buffer) => {
     websocket.handleUpgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: error }, 'upgrade failed');

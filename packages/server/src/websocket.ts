@@ -27,6 +27,7 @@ export type WebSocketAuthorizer = (
 export interface WebSocketLimits extends ConnectionLimits {
   readonly maxMessageBytes: number;
   readonly pingIntervalMs: number;
+  readonly upgradeTimeoutMs: number;
 }
 
 export interface WebSocketContext extends RoomContext {
@@ -59,6 +60,9 @@ interface SocketListeners {
   pong(this: ServerSocket): void;
   message(this: ServerSocket, data: RawData, isBinary: boolean): void;
 }
+
+/** The answer to an upgrade that did not finish within `upgradeTimeoutMs`. */
+const UPGRADE_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
 /** Longest docId accepted in a URL. */
 const MAX_DOC_ID_LENGTH = 1024;
@@ -101,6 +105,15 @@ export class WebSocketEndpoint {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
+    // Authorizing (a hook, a key set to fetch) may hang: the handshake must end within the bound.
+    const timer = setTimeout(() => {
+      if (socket.destroyed) return;
+      this.ctx.metrics.errors.inc({ code: 'UPGRADE_TIMEOUT' });
+      this.ctx.logger.debug('upgrade not finished within upgradeTimeoutMs: closed');
+      socket.end(UPGRADE_TIMEOUT_RESPONSE);
+      socket.destroy();
+    }, this.ctx.limits.upgradeTimeoutMs);
+    timer.unref();
     const connectionId = Connection.newId();
     let accepted:
       | { docId: string; principal: Principal | undefined; access: Access; expiry: TokenExpiry | undefined }
@@ -114,6 +127,7 @@ export class WebSocketEndpoint {
     } catch (error) {
       refusal = toYStateError(error);
     }
+    clearTimeout(timer);
     if (socket.destroyed) return;
     if (this.closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');

@@ -1,24 +1,10 @@
 /** Secrets never reach the logs: tokens in query strings, Authorization and cookie headers. */
 
-import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { fetchJson, startServer } from './helpers.js';
+import { capturingLogger, fetchJson, startServer } from './helpers.js';
 
 const secret = 'a-test-secret-of-reasonable-length';
-
-/** A pino logger at trace level (no redaction of its own) whose lines are kept in `lines`. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'trace' }, stream), lines };
-}
 
 describe('secrets in logs', () => {
   it('a request with ?token=<jwt> that ends in INTERNAL_ERROR logs its path, never the token or the headers', async () => {
