@@ -105,7 +105,9 @@ describe('awareness', () => {
     await watcherSees('first');
     second.send(awarenessMessage(7, 5, { by: 'second' }));
     await second.roundTrip();
-    expect(stateOf()).toEqual({ by: 'first' });
+    // Had the server taken clock 5 from the second, the first's clock 2 would never get through.
+    first.send(awarenessMessage(7, 2, { by: 'first, again' }));
+    await watcherSees('first, again');
 
     first.ws.close();
     await first.closed;
