@@ -54,6 +54,8 @@ export interface ServeConfig {
   /** The period of the `interval` policy in milliseconds (undefined: the file store's default, 1000). */
   fsyncIntervalMs: number | undefined;
   authSecret: string | undefined;
+  /** Seconds a token without `exp` stays valid (from its `iat`, else from when the connection opened). */
+  authMaxTokenAge: number | undefined;
   logLevel: LogLevel;
   /** Undefined means: `pretty` when stdout is a terminal, `json` otherwise. */
   logFormat: LogFormat | undefined;
@@ -136,6 +138,13 @@ const OPTIONS = {
     fallback: undefined,
     help: 'HS256 secret: require a JWT signed with it on every connection and request',
   },
+  'auth-max-token-age': {
+    env: 'YSTATE_AUTH_MAX_TOKEN_AGE',
+    value: 'SECONDS',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'with --auth-secret: refuse tokens without exp older than this (from iat, else from connecting)',
+  },
   'log-level': {
     env: 'YSTATE_LOG_LEVEL',
     value: 'LEVEL',
@@ -187,6 +196,9 @@ const FILE_ONLY = {
     maxBufferedBytes: positiveInt.optional(),
     pingIntervalMs: positiveInt.optional(),
     maxBodyBytes: positiveInt.optional(),
+    headersTimeoutMs: positiveInt.optional(),
+    requestTimeoutMs: positiveInt.optional(),
+    upgradeTimeoutMs: positiveInt.optional(),
   }),
   alerts: z.strictObject({
     appendLatencyMs: positive.optional(),
@@ -223,7 +235,8 @@ export function serveUsage(): string {
     '',
     `Config file keys: ${CONFIG_FILE_KEYS.join(', ')}.`,
     'Config-file only: "limits" { maxMessageBytes, messagesPerSecond, maxBufferedBytes, pingIntervalMs,',
-    'maxBodyBytes } and "alerts" { appendLatencyMs, busLagMs } (see docs/configuration.md).',
+    'maxBodyBytes, headersTimeoutMs, requestTimeoutMs, upgradeTimeoutMs } and "alerts" { appendLatencyMs,',
+    'busLagMs } (see docs/configuration.md).',
     'Relative paths in a config file are resolved against the file’s directory.',
   ].join('\n');
 }
@@ -263,6 +276,7 @@ export async function parseServeArgs(
     fsync: values.fsync,
     fsyncIntervalMs: values['fsync-interval'],
     authSecret: values['auth-secret'],
+    authMaxTokenAge: values['auth-max-token-age'],
     logLevel: values['log-level'],
     logFormat: values['log-format'],
     limits: fileOnly('limits') as ServerLimits | undefined,
@@ -278,6 +292,9 @@ export async function parseServeArgs(
       const store = config.redis !== undefined ? '--redis' : '--postgres';
       throw usageError(`--${set} applies to the embedded file store only, not with ${store}`);
     }
+  }
+  if (config.authMaxTokenAge !== undefined && config.authSecret === undefined) {
+    throw usageError('--auth-max-token-age does nothing without --auth-secret (no tokens are checked)');
   }
   if (config.fsyncIntervalMs !== undefined && config.fsync !== 'interval') {
     throw usageError(`--fsync-interval does nothing with --fsync ${config.fsync} (use --fsync interval)`);

@@ -53,7 +53,14 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       ...(store.bus ? { bus: store.bus } : {}),
       // @ystate/agui is imported by the first AG-UI request (a server without one does not pay for it).
       routes: lazyAguiRoutes(engine),
-      ...(config.authSecret !== undefined ? { auth: { secret: config.authSecret } } : {}),
+      ...(config.authSecret !== undefined
+        ? {
+            auth: {
+              secret: config.authSecret,
+              ...(config.authMaxTokenAge !== undefined ? { maxTokenAge: config.authMaxTokenAge } : {}),
+            },
+          }
+        : {}),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
       ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),

@@ -162,11 +162,12 @@ async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
   return { log: store.log, bus: store.bus, description: `postgres at ${shown}`, close: () => store.close() };
 }
 
-/** The URL without its password, for logs. */
+/** The URL without its password and query values (`?sslpassword=`), for logs. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    for (const key of new Set(parsed.searchParams.keys())) parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
     return '(unparsable URL)';

@@ -53,6 +53,8 @@ export {
   EntryFlags,
   encodeEntry,
 } from './log-entry.js';
+export type { LogRedaction } from './log-redaction.js';
+export { logRedaction, redactRequestUrl } from './log-redaction.js';
 export type { MemorySyncBusOptions } from './memory-bus.js';
 export { MemorySyncBus } from './memory-bus.js';
 export { MemoryUpdateLog } from './memory-log.js';

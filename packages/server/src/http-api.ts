@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type Engine, ErrorCode, YStateError } from '@ystate/core';
+import { type Engine, ErrorCode, redactRequestUrl, YStateError } from '@ystate/core';
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts.js';
 import { sendError, sendJson, toYStateError } from './http-util.js';
@@ -138,9 +138,16 @@ export class HttpApi {
     thrown: unknown,
     headers: Record<string, string> = {},
   ): void {
+    const log = this.ctx.logger.child({ method: req.method, url: redactRequestUrl(req.url ?? '/') });
+    if (req.destroyed && !req.complete) {
+      // The client went away, or requestTimeoutMs cut it, before its request was complete: a
+      // client's doing, not a server fault, and there is nobody left to answer.
+      this.ctx.metrics.errors.inc({ code: 'REQUEST_ABORTED' });
+      log.debug({ err: thrown }, 'the request was cut before it was complete');
+      return;
+    }
     const error = toYStateError(thrown);
     this.ctx.metrics.errors.inc({ code: error.code });
-    const log = this.ctx.logger.child({ method: req.method, url: req.url });
     if (error.code === ErrorCode.INTERNAL_ERROR) log.error({ err: thrown }, 'request failed');
     else log.debug({ code: error.code }, error.message);
     if (res.headersSent) {
