@@ -43,6 +43,30 @@ export class CheckpointFile {
     this.#context = context;
   }
 
+  /** The path of the file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The seqs of the stored checkpoints beyond `seq`, ascending. */
+  seqsAbove(seq: number): Promise<number[]> {
+    return this.#lock.exclusive(async () =>
+      distinct(await this.#load())
+        .map((slot) => slot.seq)
+        .filter((stored) => stored > seq)
+        .sort((a, b) => a - b),
+    );
+  }
+
+  /** Drops the checkpoints beyond `seq` (salvage cut the log before them). */
+  dropAbove(seq: number): Promise<void> {
+    return this.#lock.exclusive(async () => {
+      const slots = await this.#load();
+      const kept = distinct(slots).filter((slot) => slot.seq <= seq);
+      if (kept.length < slots.length) await this.#rewrite(kept);
+    });
+  }
+
   /** The stored checkpoint with the greatest seq at most `atOrBefore` (the latest stored one on a tie). */
   latest(atOrBefore = Number.POSITIVE_INFINITY): Promise<LogEntry | undefined> {
     return this.#lock.exclusive(async () => {
