@@ -248,18 +248,17 @@ export class DocumentLog {
         report.head = survey.baseSeq + survey.offsets.length;
         report.droppedEntries = survey.damage?.lostEntries ?? 0;
         report.droppedBytes = survey.size - survey.validEnd;
-        report.droppedCheckpoints = await this.checkpoints.seqsAbove(report.head);
-        if (dryRun || (report.droppedBytes === 0 && report.droppedCheckpoints.length === 0)) return report;
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        if (report.droppedBytes > 0) {
+        if (report.droppedBytes > 0 && !dryRun) {
           report.copies.push(await keepCopy(this.#path, stamp));
           await handle.truncate(survey.validEnd);
           await handle.sync();
         }
-        if (report.droppedCheckpoints.length > 0) {
-          report.copies.push(await keepCopy(this.checkpoints.path, stamp));
-          await this.checkpoints.dropAbove(report.head);
-        }
+        const checkpoints = await this.checkpoints.salvage(report.head, dryRun, (file) =>
+          keepCopy(file, stamp),
+        );
+        report.droppedCheckpoints = checkpoints.dropped;
+        if (checkpoints.copy !== undefined) report.copies.push(checkpoints.copy);
         return report;
       } finally {
         await handle.close();

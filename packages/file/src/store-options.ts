@@ -63,7 +63,10 @@ export interface SalvageReport {
   droppedEntries: number;
   /** Bytes cut off the end of the log file. */
   droppedBytes: number;
-  /** Seqs of checkpoints dropped because they lie beyond the new head. */
+  /**
+   * Seqs of the checkpoints dropped: those beyond the new head, and those still whole after damage
+   * in the checkpoint file (a damaged checkpoint's own seq cannot be read).
+   */
   droppedCheckpoints: number[];
   /** Copies of the files as they were, beside them (`<file>.damaged-<time>`), when anything was dropped. */
   copies: string[];

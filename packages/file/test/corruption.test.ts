@@ -189,4 +189,36 @@ describe('salvage', () => {
     expect(view((await reopened.latestCheckpoint('doc'))!)).toEqual(view(checkpointAt(5)));
     expect(await reopened.head('doc')).toBe(10);
   });
+
+  it('refuses a checkpoint file damaged before its tail with CORRUPT_ENTRY; salvage keeps the checkpoints before the damage', async () => {
+    const { dir } = await writtenLog(20);
+    const ckpt = join(dir, 'doc.ckpt');
+    const log = await store.open({ dir });
+    for (const seq of [5, 15, 20]) await log.storeCheckpoint('doc', checkpointAt(seq));
+    await log.close();
+    // The payload of the second checkpoint.
+    const second = HEADER_SIZE + RECORD_OVERHEAD + encodeEntry(checkpointAt(5)).length;
+    await flipByte(ckpt, second + RECORD_OVERHEAD + 12);
+    const original = await readFile(ckpt);
+
+    const reopened = await store.open({ dir });
+    await expect(reopened.latestCheckpoint('doc')).rejects.toMatchObject({
+      code: ErrorCode.CORRUPT_ENTRY,
+      message: expect.stringContaining('1 checkpoints (seq 20;'),
+    });
+    expect((await readFile(ckpt)).equals(original)).toBe(true);
+    // The log itself is fine.
+    expect(await reopened.head('doc')).toBe(20);
+
+    const report = await reopened.salvage('doc');
+    expect(report).toMatchObject({
+      state: 'intact',
+      keptEntries: 20,
+      droppedEntries: 0,
+      droppedCheckpoints: [20],
+    });
+    expect(report.copies).toEqual([expect.stringMatching(/doc\.ckpt\.damaged-/)]);
+    expect((await readFile(report.copies[0]!)).equals(original)).toBe(true);
+    expect(view((await reopened.latestCheckpoint('doc'))!)).toEqual(view(checkpointAt(5)));
+  });
 });
