@@ -21,6 +21,7 @@ const COMMANDS: Record<
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   compact: async () => (await import('./commands/compact.js')).compactCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  salvage: async () => (await import('./commands/salvage.js')).salvageCommand,
 };
 
 const USAGE = `Usage: ystate <command> [options]
@@ -33,8 +34,9 @@ Commands:
   inspect   report what a document's log holds (seqs, kinds, sizes, checkpoints, writers)
   compact   store a checkpoint at the head now, and optionally prune old entries
   migrate   import y-redis 1.x documents
+  salvage   keep the valid prefix of file logs damaged before their tail (file log only)
 
-Every command takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
+Every command but salvage takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
 FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:

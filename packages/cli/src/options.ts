@@ -45,8 +45,12 @@ export interface CommandSpec<O extends Record<string, ValueOption>, W extends st
   readonly name: string;
   readonly options: O;
   readonly switches: Record<W, SwitchOption>;
-  /** Names of the positional arguments, and how many are required. */
-  readonly positionals: { readonly names: readonly string[]; readonly required: number };
+  /** Names of the positional arguments, how many are required, and whether the last may repeat. */
+  readonly positionals: {
+    readonly names: readonly string[];
+    readonly required: number;
+    readonly variadic?: boolean;
+  };
   /** Every key a config file may hold (the file is shared by all commands; each reads its part). */
   readonly configKeys: readonly string[];
 }
@@ -229,8 +233,8 @@ function parseFlags(
     throw usageError(error instanceof Error ? error.message : String(error), error);
   }
   const help = parsed.values.help === true;
-  const { names, required } = spec.positionals;
-  if (!help && parsed.positionals.length > names.length) {
+  const { names, required, variadic = false } = spec.positionals;
+  if (!help && !variadic && parsed.positionals.length > names.length) {
     throw usageError(`unexpected argument "${parsed.positionals[names.length]}"`);
   }
   if (!help && parsed.positionals.length < required) {

@@ -56,6 +56,12 @@ export async function openStore(
     fsync,
     ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
     onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
+    onCorruption: (report) =>
+      logger.error(
+        report,
+        `the log of "${report.docId}" is damaged before its tail: ${report.lostEntries} entries (${report.lostBytes} bytes) ` +
+          `from seq ${report.firstLostSeq} on cannot be read; the document refuses to open until \`ystate salvage\` keeps its first ${report.validEntries}`,
+      ),
   }).catch((error: unknown) => {
     if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
       throw new YStateError({ code: error.code, message: `${error.message} (${hint})`, cause: error });
