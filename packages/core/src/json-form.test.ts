@@ -607,6 +607,51 @@ describe('property: the gate refuses exactly what has no JSON form, and what pas
   });
 });
 
+describe('property: what ystate itself writes always passes the gate', () => {
+  it('every update of random path-API edits passes against the replica that receives it', () => {
+    const json = fc.letrec<{ j: Json }>((tie) => ({
+      j: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(null, true, 0, -1.5, 'x', 'é😀', 'constructor', 'prototype'),
+        fc.array(tie('j'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', 'constructor', 'prototype'), tie('j'), { maxKeys: 3 }),
+      ),
+    })).j;
+    const edit = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.constantFrom('a', 'b', 'c'), value: json }),
+      fc.record({ kind: fc.constant('push' as const), value: json }),
+      fc.record({
+        kind: fc.constant('text' as const),
+        at: fc.nat(4),
+        text: fc.constantFrom('', 'hi', '😀', 'é'),
+      }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c') }),
+    );
+    const property = fc.property(fc.array(edit, { maxLength: 12 }), (edits) => {
+      const doc = new StateDocument('d');
+      const replica = new Y.Doc();
+      doc.ydoc.on('update', (update: Uint8Array) => {
+        expect(gate(update, replica)).toBeUndefined();
+        Y.applyUpdate(replica, update);
+      });
+      doc.set('/list', []);
+      doc.set('/text', collaborativeText('abcd'));
+      for (const e of edits) {
+        if (e.kind === 'set')
+          codeOf(() => doc.set(`/${e.key}`, e.value)); // refused: constructor/prototype
+        else if (e.kind === 'push') codeOf(() => doc.push('/list', e.value));
+        else if (e.kind === 'delete') codeOf(() => doc.delete(`/${e.key}`));
+        else {
+          const length = (doc.get('/text') as string).length;
+          codeOf(() => doc.spliceText('/text', Math.min(e.at, length), 0, e.text));
+        }
+      }
+      expect(toJsonValue(replica.getMap('state'))).toEqual(doc.toJSON());
+    });
+    fc.assert(property, { numRuns: 200 });
+  });
+});
+
 function hasLone(value: unknown): boolean {
   const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
   if (typeof value === 'string') return lone.test(value);
