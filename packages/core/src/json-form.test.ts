@@ -366,7 +366,7 @@ describe('issue 13, finding 3: lone surrogates on the patch path', () => {
     ];
     for (const patch of attempts) {
       const code = codeOf(() => doc.applyPatch(patch));
-      expect([ErrorCode.INVALID_VALUE, ErrorCode.INVALID_PATCH]).toContain(code);
+      expect(code).toBe(ErrorCode.INVALID_VALUE);
     }
     expect(codeOf(() => doc.set('/t', collaborativeText('a\ud800')))).toBe(ErrorCode.INVALID_VALUE);
     doc.set('/t', collaborativeText('ab'));
@@ -385,7 +385,7 @@ describe('issue 13, finding 3: lone surrogates on the patch path', () => {
     let deep: Json = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(codeOf(() => doc.applyPatch([{ op: 'add', path: '/d', value: deep }]))).toBe(
-      ErrorCode.INVALID_PATCH,
+      ErrorCode.INVALID_VALUE,
     );
     expect(codeOf(() => doc.set('/d', deep))).toBe(ErrorCode.INVALID_VALUE);
     let fits: Json = 1;
@@ -408,9 +408,7 @@ describe('issue 13, finding 4: __proto__, constructor, prototype', () => {
       [{ op: 'add', path: '/constructor/prototype', value: 1 }],
       [{ op: 'add', path: '/x', value: { constructor: { prototype: 1 } } }],
     ]) {
-      expect([ErrorCode.INVALID_VALUE, ErrorCode.INVALID_PATCH]).toContain(
-        codeOf(() => doc.applyPatch(patch)),
-      );
+      expect(codeOf(() => doc.applyPatch(patch))).toBe(ErrorCode.INVALID_VALUE);
     }
     expect(codeOf(() => doc.merge('/constructor', { prototype: 1 }))).toBe(ErrorCode.INVALID_VALUE);
     expect(doc.toJSON()).toEqual({ constructor: {} });
@@ -591,7 +589,7 @@ describe('property: the gate refuses exactly what has no JSON form, and what pas
       const code = codeOf(() => doc.applyPatch([{ op: 'add', path: pointer, value }]));
       const expected = key !== '__proto__' && hasJsonForm(value, key) && !hasLone(value);
       if (!expected) {
-        expect([ErrorCode.INVALID_PATCH, ErrorCode.INVALID_VALUE]).toContain(code);
+        expect(code).toBe(ErrorCode.INVALID_VALUE);
         expect(doc.toJSON()).toEqual({ before: 1 });
         return;
       }
