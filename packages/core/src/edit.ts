@@ -511,7 +511,7 @@ export class Edit {
     const node =
       (slot instanceof Y.Map || slot instanceof Y.Array) && this.drafts.has(slot)
         ? this.drafts.get(slot)
-        : isPlainObject(slot) || Array.isArray(slot)
+        : (isPlainObject(slot) || Array.isArray(slot)) && this.owned.has(slot)
           ? this.nodeOf(slot)
           : undefined;
     if (node === undefined) return toJsonValue(slot);

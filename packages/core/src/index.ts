@@ -22,7 +22,8 @@ export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
 export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
-export { assertJson, cloneJson, isPlainObject, jsonEqual } from './json.js';
+export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
+export type { DecodedUpdate } from './json-form.js';
 export { assertJsonForm } from './json-form.js';
 export type {
   AddOperation,
