@@ -67,6 +67,11 @@ export class RedisServer {
     return `redis://${HOST}:${this.port}`;
   }
 
+  /** The process id while it runs (to read its CPU from /proc, say). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** True while the process runs. */
   get isRunning(): boolean {
     return this.child !== undefined;
