@@ -137,7 +137,7 @@ export async function connectRedis(
     void store.close().catch(() => undefined);
     throw new YStateError({
       code: ErrorCode.LOG_UNAVAILABLE,
-      message: `cannot reach ${shown}: ${error instanceof Error ? error.message : String(error)}`,
+      message: `cannot reach ${shown}: ${reasonOf(error)}`,
       cause: error,
     });
   } finally {
@@ -187,6 +187,17 @@ async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
     );
   }
   return { log: store.log, bus: store.bus, description: `postgres at ${shown}`, close: () => store.close() };
+}
+
+/**
+ * Why a connection failed. A cluster that answers nothing fails as ioredis's "Failed to refresh
+ * slots cache"; the cause the operator needs (NOAUTH, ECONNREFUSED, a TLS error) is its last
+ * node's error.
+ */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const last = (error as Error & { lastNodeError?: unknown }).lastNodeError;
+  return last instanceof Error ? `${error.message.replace(/\.$/, '')} (${last.message})` : error.message;
 }
 
 /** The URL without its password, for logs. */

@@ -212,3 +212,41 @@ describe('ystate serve --redis-cluster', () => {
     expect(result.stderr).toMatch(/choose one store: --redis and --redis-cluster were both given/);
   });
 });
+
+describe('ystate serve --redis-cluster on a cluster that requires a password', () => {
+  const secured = useRedisCluster(3, { password: 's3cret/pw' });
+
+  it('authenticates on every node with the password of the seed URLs, and never logs it', async () => {
+    const cwd = (await tempDir()).path;
+    const [seed] = secured().nodes;
+    const withPassword = seed?.url ?? '';
+    expect(withPassword).toContain(':s3cret%2Fpw@');
+    const server = await serve(['--redis-cluster', withPassword], cwd);
+    // Documents on every master: the cluster connection authenticated on each of them.
+    for (let i = 0; i < 9; i++) expect(await patch(server.url, `secured/${i}`, 'n', i)).toBe(true);
+    expect(await stateOf(server.url, 'secured/8')).toEqual({ n: 8 });
+    expect(server.logged('store:')[0]?.store).toMatch(
+      /^redis cluster at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+$/,
+    );
+    expect(JSON.stringify(server.records)).not.toContain('s3cret');
+    await server.stop();
+
+    const without = await runCli(
+      ['serve', '--port', '0', '--redis-cluster', withPassword.replace(':s3cret%2Fpw@', '')],
+      { cwd },
+    );
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(
+      /cannot reach the Redis Cluster at redis:\/\/127\.0\.0\.1:\d+: Failed to refresh slots cache \(NOAUTH/,
+    );
+    const wrong = await runCli(
+      ['serve', '--port', '0', '--redis-cluster', withPassword.replace('s3cret%2Fpw', 'wrong')],
+      { cwd },
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      /cannot reach the Redis Cluster at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*WRONGPASS/,
+    );
+    expect(wrong.stderr + wrong.stdout).not.toContain('wrong@');
+  });
+});

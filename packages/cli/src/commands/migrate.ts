@@ -9,7 +9,7 @@ import { type CliContext, type CommandHelp, runCommand } from '../command.js';
 import { docPatternSchema, selectDocIds } from '../doc-pattern.js';
 import { nonEmptyString, STORE_OPTIONS, type StoreConfig, urlWithScheme, usageError } from '../options.js';
 import { formatCount } from '../progress.js';
-import { connectRedis, redisAddress, type RedisTarget } from '../store.js';
+import { connectRedis, type RedisTarget, redisAddress } from '../store.js';
 
 const SOURCES = ['y-redis'] as const;
 
@@ -87,7 +87,9 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
     ({ values }) => {
       if (values.from === undefined) throw usageError('--from is required: --from y-redis');
       if (values.redis === undefined && values['redis-cluster'] === undefined)
-        throw usageError('--redis URL (or --redis-cluster URLS) is required (the Redis y-redis wrote to)');
+        throw usageError(
+          '--redis URL is required (the Redis y-redis wrote to; --redis-cluster URLS for a cluster)',
+        );
       if (values.redis !== undefined && values['redis-cluster'] !== undefined)
         throw usageError('choose one source: --redis and --redis-cluster were both given');
       const source: RedisTarget = values.redis ?? { cluster: values['redis-cluster'] ?? [] };

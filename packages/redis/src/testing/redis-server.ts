@@ -18,6 +18,11 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** Start as a cluster node (`cluster-enabled yes`); `startCluster` joins such nodes. */
   clusterEnabled?: boolean;
+  /**
+   * Require this password (`requirepass`, and `masterauth` for replicas); `cli` and the harness's
+   * own `redis-cli` and PING authenticate with it.
+   */
+  password?: string;
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '64mb']`. */
   args?: readonly string[];
   /** The `redis-server` binary (default: `$REDIS_SERVER_BIN` or `redis-server` on the PATH). */
@@ -62,9 +67,10 @@ export class RedisServer {
     throw lastError;
   }
 
-  /** `redis://127.0.0.1:PORT`. */
+  /** `redis://127.0.0.1:PORT`, or `redis://:PASSWORD@127.0.0.1:PORT` when it requires one. */
   get url(): string {
-    return `redis://${HOST}:${this.port}`;
+    const auth = this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
+    return `redis://${auth}${HOST}:${this.port}`;
   }
 
   /** The process id while it runs (to read its CPU from /proc, say). */
@@ -99,7 +105,7 @@ export class RedisServer {
 
   /** Sends one command with `redis-cli` and returns its output (for test setup and fault injection). */
   cli(...args: string[]): Promise<string> {
-    return redisCli(['-h', HOST, '-p', String(this.port), ...args]);
+    return redisCli(['-h', HOST, '-p', String(this.port), ...args], this.options.password);
   }
 
   private async launch(): Promise<void> {
@@ -120,6 +126,8 @@ export class RedisServer {
       this.options.appendOnly ? 'yes' : 'no',
     ];
     if (this.options.appendOnly) args.push('--appendfsync', 'always');
+    if (this.options.password !== undefined)
+      args.push('--requirepass', this.options.password, '--masterauth', this.options.password);
     if (this.options.clusterEnabled) {
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'));
       args.push('--cluster-node-timeout', '2000');
@@ -138,7 +146,7 @@ export class RedisServer {
       });
     });
     await waitForReady(child, this.options.startTimeoutMs ?? 20_000);
-    await ping(this.port);
+    await ping(this.port, this.options.password);
   }
 }
 
@@ -185,14 +193,10 @@ export async function startCluster(
     for (let i = 0; i < masters * (1 + replicas); i++)
       nodes.push(await RedisServer.start({ ...serverOptions, clusterEnabled: true }));
     const addresses = nodes.map((node) => `${HOST}:${node.port}`);
-    await redisCli([
-      '--cluster',
-      'create',
-      ...addresses,
-      '--cluster-replicas',
-      String(replicas),
-      '--cluster-yes',
-    ]);
+    await redisCli(
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      options.password,
+    );
     await waitForCluster(nodes, timeoutMs, (infos) =>
       infos.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info)),
     );
@@ -274,10 +278,12 @@ async function waitForCluster(
   }
 }
 
-function redisCli(args: readonly string[]): Promise<string> {
+function redisCli(args: readonly string[], password?: string): Promise<string> {
   const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+  // REDISCLI_AUTH rather than -a: no warning on stderr, no password in the process list.
+  const env = password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password };
   return new Promise((resolve, reject) => {
-    execFile(binary, [...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(binary, [...args], { timeout: 30_000, env }, (error, stdout, stderr) => {
       if (error) reject(new Error(`redis-cli ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
@@ -322,18 +328,25 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** One RESP PING over a fresh socket: resolves on `+PONG`. */
-function ping(port: number): Promise<void> {
+/** One RESP PING over a fresh socket (after an AUTH when a password is given): resolves on `+PONG`. */
+function ping(port: number, password?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: HOST, port });
     let reply = '';
     socket.setTimeout(5_000, () => socket.destroy(new Error('PING timed out')));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('connect', () => {
+      if (password !== undefined) socket.write(`AUTH ${JSON.stringify(password)}\r\n`);
+      socket.write('PING\r\n');
+    });
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) {
+      const lines = reply.split('\r\n');
+      const expected = password === undefined ? 1 : 2;
+      if (lines.length > expected) {
         socket.end();
-        if (reply.startsWith('+PONG')) resolve();
+        const last = lines[expected - 1] ?? '';
+        if (lines.slice(0, expected - 1).every((line) => line === '+OK') && last.startsWith('+PONG'))
+          resolve();
         else reject(new Error(`PING answered ${reply.trim()}`));
       }
     });
