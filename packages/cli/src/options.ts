@@ -2,7 +2,8 @@
  * The option machinery every `ystate` command shares. An option can come from a flag, a `YSTATE_*`
  * environment variable or a key of the JSON config file, in that order of precedence, else its
  * default; every value is validated, and an error names where the bad value came from. The store
- * options (`--data`, `--redis`, `--postgres`) are defined once here and used by every command.
+ * options (`--data`, `--redis`, `--redis-cluster`, `--postgres`) are defined once here and used by
+ * every command.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, YStateError } from '@ystate/core';
 import { z } from 'zod';
+import { redisClusterSchema } from './redis-cluster.js';
 
 /** Where an option's value came from, for error messages and the start-up log. */
 export type OptionSource = 'flag' | 'env' | 'config' | 'default';
@@ -91,7 +93,7 @@ export const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number)])
     .pipe(z.number().int('expected a whole number').min(min).max(max));
 
-/** Where the log is: the file log in a directory (default), Redis or PostgreSQL. */
+/** Where the log is: the file log in a directory (default), Redis, a Redis Cluster or PostgreSQL. */
 export const STORE_OPTIONS = {
   data: {
     env: 'YSTATE_DATA',
@@ -99,7 +101,7 @@ export const STORE_OPTIONS = {
     schema: nonEmpty,
     fallback: './.ystate',
     path: true,
-    help: 'directory of the embedded file log (not used with --redis or --postgres)',
+    help: 'directory of the embedded file log (not used with --redis, --redis-cluster or --postgres)',
   },
   redis: {
     env: 'YSTATE_REDIS',
@@ -107,6 +109,13 @@ export const STORE_OPTIONS = {
     schema: urlWithScheme(['redis:', 'rediss:']),
     fallback: undefined,
     help: 'store the log in Redis and sync nodes through it (redis://[user:pass@]host:port[/db])',
+  },
+  'redis-cluster': {
+    env: 'YSTATE_REDIS_CLUSTER',
+    value: 'URLS',
+    schema: redisClusterSchema,
+    fallback: undefined,
+    help: 'store the log in a Redis Cluster, given comma-separated seed nodes (redis[s]://[user:pass@]host:port,…)',
   },
   postgres: {
     env: 'YSTATE_POSTGRES',
@@ -119,18 +128,43 @@ export const STORE_OPTIONS = {
 
 /** Which store a command uses. */
 export interface StoreConfig {
-  /** Absolute directory of the file log (used when neither `redis` nor `postgres` is set). */
+  /** Absolute directory of the file log (used when no other store is set). */
   data: string;
   redis: string | undefined;
+  /** Seed node URLs of a Redis Cluster. */
+  redisCluster?: readonly string[] | undefined;
   postgres: string | undefined;
 }
 
-/** The store options of a parsed command; throws a usage error when both Redis and PostgreSQL are given. */
-export function storeConfigOf(values: StoreConfig): StoreConfig {
-  if (values.redis !== undefined && values.postgres !== undefined) {
-    throw usageError('choose one store: --redis and --postgres were both given');
+/** The store options as parsed (flag names as keys). */
+export interface StoreValues {
+  data: string;
+  redis: string | undefined;
+  'redis-cluster': readonly string[] | undefined;
+  postgres: string | undefined;
+}
+
+/** The store options of a parsed command; throws a usage error when more than one store is given. */
+export function storeConfigOf(values: StoreValues): StoreConfig {
+  const given = (['redis', 'redis-cluster', 'postgres'] as const).filter((key) => values[key] !== undefined);
+  if (given.length > 1) {
+    const flags = given.map((key) => `--${key}`).join(' and ');
+    throw usageError(`choose one store: ${flags} were ${given.length === 2 ? 'both' : 'all'} given`);
   }
-  return { data: values.data, redis: values.redis, postgres: values.postgres };
+  return {
+    data: values.data,
+    redis: values.redis,
+    redisCluster: values['redis-cluster'],
+    postgres: values.postgres,
+  };
+}
+
+/** The flag of the shared store a config names (`--redis`…), or undefined for the file log. */
+export function sharedStoreFlag(store: StoreConfig): string | undefined {
+  if (store.redis !== undefined) return '--redis';
+  if (store.redisCluster !== undefined) return '--redis-cluster';
+  if (store.postgres !== undefined) return '--postgres';
+  return undefined;
 }
 
 /** The config file key of an option: camelCase of its flag (`auth-secret` → `authSecret`). */

@@ -16,6 +16,7 @@ import {
   optionRows,
   parseCommand,
   STORE_OPTIONS,
+  sharedStoreFlag,
   storeConfigOf,
   usageError,
   type ValueOption,
@@ -45,11 +46,13 @@ export interface ServeConfig {
   /** TCP port; 0 picks a free one (the start-up log prints it). */
   port: number;
   host: string;
-  /** Absolute directory of the file log (used when neither `redis` nor `postgres` is set). */
+  /** Absolute directory of the file log (used when no other store is set). */
   data: string;
   redis: string | undefined;
+  /** Seed node URLs of a Redis Cluster. */
+  redisCluster: readonly string[] | undefined;
   postgres: string | undefined;
-  /** The file store's fsync policy (the file store only: refused with `redis` or `postgres`). */
+  /** The file store's fsync policy (the file store only: refused with another store). */
   fsync: FsyncPolicy;
   /** The period of the `interval` policy in milliseconds (undefined: the file store's default, 1000). */
   fsyncIntervalMs: number | undefined;
@@ -273,6 +276,7 @@ export async function parseServeArgs(
     port: values.port,
     host: values.host,
     ...store,
+    redisCluster: store.redisCluster,
     fsync: values.fsync,
     fsyncIntervalMs: values['fsync-interval'],
     authSecret: values['auth-secret'],
@@ -286,11 +290,11 @@ export async function parseServeArgs(
     backupKeep: values['backup-keep'],
     configFile,
   };
-  if (config.redis !== undefined || config.postgres !== undefined) {
+  const shared = sharedStoreFlag(config);
+  if (shared !== undefined) {
     const set = (['fsync', 'fsync-interval'] as const).find((key) => parsed.sources[key] !== 'default');
     if (set !== undefined) {
-      const store = config.redis !== undefined ? '--redis' : '--postgres';
-      throw usageError(`--${set} applies to the embedded file store only, not with ${store}`);
+      throw usageError(`--${set} applies to the embedded file store only, not with ${shared}`);
     }
   }
   if (config.authMaxTokenAge !== undefined && config.authSecret === undefined) {
