@@ -1,4 +1,4 @@
-import type { Json } from '@ystate/core';
+import type { Json } from './json.js';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
