@@ -17,7 +17,9 @@ import { addsNothing } from './update-check.js';
 import { docAt, lifecycleEntries, type VersionHost, VersionLifecycle } from './versions.js';
 
 /** What to undo: an agent run by its run id, or one origin's entries (within `from`..`to`, inclusive). */
-export type UndoSelection = { run: string } | { origin: string; from?: number; to?: number };
+export type UndoSelection =
+  | { run: string }
+  | { origin: string; from?: number | undefined; to?: number | undefined };
 
 /** What an undo wrote. */
 export interface Undone {
