@@ -1,6 +1,7 @@
 import fjp from 'fast-json-patch';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { restoreArchive, writeArchive } from './archive.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { ErrorCode } from './errors.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
@@ -104,6 +105,22 @@ describe('named versions', () => {
       code: ErrorCode.VERSION_NOT_FOUND,
     });
     expect(await e.log.head('d')).toBe(head);
+  });
+
+  it('survive a backup and restore into another store: same names, seqs, who and when', async () => {
+    const e = engine();
+    await e.write('d', (tx) => tx.set('/a', 1), { origin: 'alice' });
+    await e.nameVersion('d', 'v1', { origin: 'alice' });
+    await e.write('d', (tx) => tx.set('/a', 2), { origin: 'bob' });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of writeArchive(e.log)) chunks.push(chunk);
+    const restored = new MemoryUpdateLog();
+    await restoreArchive(async function* () {
+      yield* chunks;
+    }, restored);
+    const other = engine({ log: restored });
+    expect(await other.versions('d')).toEqual(await e.versions('d'));
+    expect((await other.versionState('d', { version: 'v1' })).json).toEqual({ a: 1 });
   });
 
   it('says HISTORY_PRUNED, naming the version, when pruning removed the history it needs', async () => {
