@@ -154,7 +154,9 @@ export async function nameVersion(
     data: { name, seq },
   };
   const recorded = await host.record(docId, event, { origin });
-  return { name, seq, origin, time: Date.now(), namedAt: recorded.seq };
+  // The time the log holds, as listVersions reports it.
+  const [entry] = await host.log.read(docId, { from: recorded.seq, to: recorded.seq });
+  return { name, seq, origin, time: entry?.time ?? Date.now(), namedAt: recorded.seq };
 }
 
 /** The seq a point names (a version's seq, the last entry at or before a time, or the seq itself). */
