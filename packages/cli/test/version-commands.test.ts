@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { collaborativeText, Engine, type Json } from '@ystate/core';
 import { openFileLog } from '@ystate/file';
+import { startRedisServer } from '@ystate/redis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, tempDir } from './cli-process.js';
+import { assertBuilt, runCli, ServeProcess, tempDir } from './cli-process.js';
 
 let cwd: string;
 let removeDir: () => Promise<void>;
@@ -118,3 +119,47 @@ describe('version commands', () => {
     });
   });
 });
+
+describe('version commands against Redis while a server runs', () => {
+  it('a revert and an undo from the CLI reach the running server at once', async () => {
+    const redis = await startRedisServer();
+    const server = await ServeProcess.start(['--port', '0', '--redis', redis.url], { cwd });
+    try {
+      const state = `${server.url}/api/docs/shared/state`;
+      const patch = (ops: unknown) =>
+        fetch(state, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json-patch+json' },
+          body: JSON.stringify(ops),
+        });
+      expect((await patch([{ op: 'add', path: '/step', value: 1 }])).status).toBe(200);
+      const cli = (...args: string[]) => runCli([...args, '--redis', redis.url], { cwd });
+      const named = await cli('versions', 'shared', '--name', 'one');
+      expect(named.code, named.stderr).toBe(0);
+      expect((await patch([{ op: 'replace', path: '/step', value: 2 }])).status).toBe(200);
+      const reverted = await cli('revert', 'shared', '--to', 'one', '--as', 'operator');
+      expect(reverted.code, reverted.stderr).toBe(0);
+      // The server applied the CLI's entry (delivered by Redis) before answering with a seq past it.
+      const { seq } = JSON.parse(reverted.stdout) as { seq: number };
+      await until(async () => {
+        const response = await fetch(state);
+        return Number(response.headers.get('x-ystate-seq')) >= seq && (await response.json()).step === 1;
+      });
+      const undone = await cli('undo', 'shared', '--origin', 'operator');
+      expect(undone.code, undone.stderr).toBe(0);
+      await until(async () => (await (await fetch(state)).json()).step === 2);
+    } finally {
+      await server.stop();
+      await redis.stop();
+    }
+  });
+});
+
+/** Checks `condition` until it holds (the server applies Redis deliveries asynchronously). */
+async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -129,7 +129,12 @@ async function perform(
 }
 
 function setup(): { engine: Engine; clients: RawClient[] } {
-  const engine = new Engine({ log: new MemoryUpdateLog(), idleTimeoutMs: Number.POSITIVE_INFINITY });
+  // Frequent checkpoints: states and undo replays start from one in the middle of the history.
+  const engine = new Engine({
+    log: new MemoryUpdateLog(),
+    idleTimeoutMs: Number.POSITIVE_INFINITY,
+    checkpointEvery: { entries: 4, sizeFraction: 0 },
+  });
   return { engine, clients: [new RawClient(engine, 'ws-1'), new RawClient(engine, 'ws-2')] };
 }
 

@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import { restoreArchive, writeArchive } from './archive.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { ErrorCode } from './errors.js';
+import { buildCheckpoint } from './history.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import { MemoryUpdateLog } from './memory-log.js';
 import { StateDocument } from './state-document.js';
@@ -124,18 +125,24 @@ describe('named versions', () => {
   });
 
   it('says HISTORY_PRUNED, naming the version, when pruning removed the history it needs', async () => {
-    const e = engine({ checkpointEvery: { entries: 5, sizeFraction: 0 }, retainEntries: 5 });
-    await e.write('d', (tx) => tx.set('/n', 0));
-    await e.write('d', (tx) => tx.set('/n', 1));
-    for (let i = 2; i < 40; i++) await e.write('d', (tx) => tx.set('/n', i));
-    await e.nameVersion('d', 'early', { seq: 2 });
-    for (let i = 40; i < 45; i++) await e.write('d', (tx) => tx.set('/n', i));
-    await e.flush();
-    const [first] = await e.log.read('d', { from: 1, to: 1 });
-    expect(first).toBeUndefined(); // pruned
+    const e = engine();
+    for (let i = 0; i < 10; i++) await e.write('d', (tx) => tx.set('/n', i));
+    await e.nameVersion('d', 'early', { seq: 2 }); // seq 11
+    await e.write('d', (tx) => tx.set('/n', 10)); // seq 12
+    // What compaction with a retention bound does: a checkpoint, then the entries below it go.
+    await e.log.storeCheckpoint('d', await buildCheckpoint(e.log, 'd', 10, 'test'));
+    await e.log.prune('d', 11);
     await expect(e.versionState('d', { version: 'early' })).rejects.toMatchObject({
       code: ErrorCode.HISTORY_PRUNED,
-      message: expect.stringContaining('version "early"'),
+      message: expect.stringContaining('version "early" (seq 2)'),
+    });
+    // Once the naming entry itself is pruned, the name is gone, and the answer says why it may be.
+    await e.log.storeCheckpoint('d', await buildCheckpoint(e.log, 'd', 11, 'test'));
+    await e.log.prune('d', 12);
+    expect(await e.versions('d')).toEqual([]);
+    await expect(e.versionState('d', { version: 'early' })).rejects.toMatchObject({
+      code: ErrorCode.VERSION_NOT_FOUND,
+      message: expect.stringContaining('older entries were pruned'),
     });
   });
 });
