@@ -22,6 +22,10 @@ const COMMANDS: Record<
   compact: async () => (await import('./commands/compact.js')).compactCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   salvage: async () => (await import('./commands/salvage.js')).salvageCommand,
+  diff: async () => (await import('./commands/diff.js')).diffCommand,
+  revert: async () => (await import('./commands/revert.js')).revertCommand,
+  undo: async () => (await import('./commands/undo.js')).undoCommand,
+  versions: async () => (await import('./commands/versions.js')).versionsCommand,
 };
 
 const USAGE = `Usage: ystate <command> [options]
@@ -35,6 +39,10 @@ Commands:
   compact   store a checkpoint at the head now, and optionally prune old entries
   migrate   import y-redis 1.x documents
   salvage   keep the valid prefix of file logs damaged before their tail (file log only)
+  diff      print the JSON Patch between two points of a document's history
+  revert    make a document what it was at a seq, time or named version (a new entry)
+  undo      undo one agent run's or one origin's changes, keeping everyone else's
+  versions  list a document's named versions, or name one
 
 Every command but salvage takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
 FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.

@@ -26,8 +26,19 @@ import {
 } from './live-document.js';
 import type { LogEntry } from './log-entry.js';
 import { DocumentRegistry } from './registry.js';
+import { type Reverted, revert } from './revert.js';
 import type { Change, DocumentWriter, StateDocument } from './state-document.js';
+import { type Undone, type UndoSelection, undo } from './undo.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
+import {
+  diffVersions,
+  listVersions,
+  type NamedVersion,
+  nameVersion,
+  type VersionDiff,
+  type VersionPoint,
+  versionState,
+} from './versions.js';
 
 export interface EngineOptions {
   log: UpdateLog;
@@ -329,5 +340,41 @@ export class Engine {
     } finally {
       this.release(docId);
     }
+  }
+
+  // Versions (versions.ts, revert.ts, undo.ts): thin delegations to the public API above.
+
+  /** The JSON Patch between two points (seq, time or named version) of a document's history. */
+  diff(docId: string, from: VersionPoint, to: VersionPoint): Promise<VersionDiff> {
+    return diffVersions(this.log, docId, from, to);
+  }
+
+  /** The document's JSON at a point, which may be a named version. */
+  versionState(docId: string, at: VersionPoint): Promise<HistoricalState> {
+    return versionState(this.log, docId, at);
+  }
+
+  /** Makes the document's JSON what it was at `to`, by new operations written as one entry. */
+  revert(docId: string, to: VersionPoint, options: WriteOptions = {}): Promise<Reverted> {
+    return revert(this, docId, to, options);
+  }
+
+  /** Undoes one run's or one origin's changes (Yjs undo semantics), keeping everyone else's. */
+  undo(docId: string, selection: UndoSelection, options: WriteOptions = {}): Promise<Undone> {
+    return undo(this, docId, selection, options);
+  }
+
+  /** Names a seq (default: the head), recorded in the log as a lifecycle event. */
+  nameVersion(
+    docId: string,
+    name: string,
+    options: WriteOptions & { seq?: number } = {},
+  ): Promise<NamedVersion> {
+    return nameVersion(this, docId, name, options);
+  }
+
+  /** The named versions of a document, with who named them and when. */
+  versions(docId: string): Promise<NamedVersion[]> {
+    return listVersions(this.log, docId);
   }
 }

@@ -38,6 +38,9 @@ export const ErrorCode = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   AGENT_PROTOCOL_VIOLATION: 'AGENT_PROTOCOL_VIOLATION',
   DOCUMENT_TOO_LARGE: 'DOCUMENT_TOO_LARGE',
+  VERSION_NOT_FOUND: 'VERSION_NOT_FOUND',
+  VERSION_EXISTS: 'VERSION_EXISTS',
+  RUN_NOT_FOUND: 'RUN_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -82,6 +85,9 @@ const table: Record<ErrorCode, { status: number; retryable?: true }> = {
   INTERNAL_ERROR: { status: 500 },
   AGENT_PROTOCOL_VIOLATION: { status: 422 },
   DOCUMENT_TOO_LARGE: { status: 413 },
+  VERSION_NOT_FOUND: { status: 404 },
+  VERSION_EXISTS: { status: 409 },
+  RUN_NOT_FOUND: { status: 404 },
 };
 
 export interface YStateErrorOptions {

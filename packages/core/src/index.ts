@@ -25,6 +25,7 @@ export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
 export type { DecodedUpdate } from './json-form.js';
 export { assertJsonForm } from './json-form.js';
+export { diffJson } from './json-diff.js';
 export type {
   AddOperation,
   CopyOperation,
@@ -65,6 +66,8 @@ export type { PathSegments } from './pointer.js';
 export { formatPointer, parsePointer } from './pointer.js';
 export type { RegistryEvents, RegistryOptions } from './registry.js';
 export { DocumentRegistry } from './registry.js';
+export type { Reverted } from './revert.js';
+export { planRevert, revert } from './revert.js';
 export { SeqTracker } from './seq-tracker.js';
 export type {
   BaseVersion,
@@ -76,7 +79,21 @@ export type {
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
+export type { Undone, UndoSelection } from './undo.js';
+export { selectionRange, undo } from './undo.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
+export type { NamedVersion, VersionDiff, VersionHost, VersionPoint } from './versions.js';
+export {
+  assertVersionName,
+  diffVersions,
+  findVersion,
+  listVersions,
+  nameVersion,
+  parseVersionPoint,
+  resolvePoint,
+  VersionLifecycle,
+  versionState,
+} from './versions.js';
 export type { Writable, YValue } from './y-value.js';
 export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

@@ -20,6 +20,7 @@ import { ServerMetrics } from './metrics.js';
 import type { Access, Principal, ServerOptions, Transport } from './options.js';
 import { compileRoute, documentRoutes } from './routes.js';
 import { isTimedUpdateLog } from './timed-log.js';
+import { versionRoutes } from './versions-api.js';
 import { WebSocketEndpoint } from './websocket.js';
 
 /** A running (or ready to run) ystate server. */
@@ -81,6 +82,7 @@ export function createServer(options: ServerOptions): YStateServer {
   const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   const routes = [
     ...documentRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
+    ...versionRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...extraRoutes,
   ];
 
