@@ -318,4 +318,52 @@ describe('the gate, fuzzed over the WebSocket path', () => {
       expect(state, `label ${seq}`).toEqual((await a.engine.stateAt(DOC, { seq })).json);
     }
   });
+
+  it('finding 1: a bigint from a writer is refused (4400 INVALID_VALUE) while /events is open; the node serves on', async () => {
+    const server = await startServer();
+    const stream = follow(server);
+    const writer = new Writer();
+    const raw = rawClient(`${server.ws}/${DOC}`);
+    await raw.opened;
+    raw.send(encodeUpdate(writer.update((map) => map.set('n', 1n))));
+    expect(await raw.closed).toEqual({ code: 4400, reason: 'INVALID_VALUE' });
+    expect(await server.log.head(DOC)).toBe(0);
+    const state = await fetch(`${server.http}/api/docs/${DOC}/state`);
+    expect(state.status).toBe(200);
+    expect(await state.json()).toEqual({});
+    const next = await fetch(`${server.http}/api/docs/${DOC}/state`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json-patch+json' },
+      body: JSON.stringify([{ op: 'add', path: '/ok', value: true }]),
+    });
+    expect(next.status).toBe(200);
+    stream.stop();
+  });
+
+  it('finding 1: a log written before the gate that holds a bigint opens, shows it by the documented rule, and takes writes', async () => {
+    const log = new MemoryUpdateLog();
+    const legacy = new Y.Doc();
+    legacy.getMap('state').set('n', 1234567890123456789n);
+    await log.append(DOC, [
+      { kind: 'update', time: Date.now(), origin: 'old', flags: 0, payload: Y.encodeStateAsUpdate(legacy) },
+    ]);
+    const server = await startServer({ log });
+    const folded: Json[] = [];
+    const stream = follow(server, (_seq, state) => folded.push(deepClone(state)));
+    const state = await fetch(`${server.http}/api/docs/${DOC}/state`);
+    expect(state.status).toBe(200);
+    expect(await state.json()).toEqual({ n: '1234567890123456789' });
+    const history = await fetch(`${server.http}/api/docs/${DOC}/history`);
+    expect(history.status).toBe(200);
+    expect(JSON.parse(await history.text())).toHaveLength(1);
+    const next = await fetch(`${server.http}/api/docs/${DOC}/state`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json-patch+json' },
+      body: JSON.stringify([{ op: 'add', path: '/ok', value: true }]),
+    });
+    expect(next.status).toBe(200);
+    await server.engine.flush();
+    expect(await server.engine.get(DOC)).toEqual({ n: '1234567890123456789', ok: true });
+    stream.stop();
+  });
 });
