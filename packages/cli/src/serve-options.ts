@@ -59,6 +59,8 @@ export interface ServeConfig {
   authSecret: string | undefined;
   /** Seconds a token without `exp` stays valid (from its `iat`, else from when the connection opened). */
   authMaxTokenAge: number | undefined;
+  /** Refuse changes that would make a document's stored size exceed this many bytes. */
+  maxDocumentBytes: number | undefined;
   logLevel: LogLevel;
   /** Undefined means: `pretty` when stdout is a terminal, `json` otherwise. */
   logFormat: LogFormat | undefined;
@@ -140,6 +142,13 @@ const OPTIONS = {
     schema: nonEmpty,
     fallback: undefined,
     help: 'HS256 secret: require a JWT signed with it on every connection and request',
+  },
+  'max-document-bytes': {
+    env: 'YSTATE_MAX_DOCUMENT_BYTES',
+    value: 'BYTES',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'refuse changes (DOCUMENT_TOO_LARGE, 413 / 4413) that would make a document larger than this',
   },
   'auth-max-token-age': {
     env: 'YSTATE_AUTH_MAX_TOKEN_AGE',
@@ -281,6 +290,7 @@ export async function parseServeArgs(
     fsyncIntervalMs: values['fsync-interval'],
     authSecret: values['auth-secret'],
     authMaxTokenAge: values['auth-max-token-age'],
+    maxDocumentBytes: values['max-document-bytes'],
     logLevel: values['log-level'],
     logFormat: values['log-format'],
     limits: fileOnly('limits') as ServerLimits | undefined,

@@ -39,6 +39,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     log: timeAppends(store.log),
     ...(store.bus ? { bus: store.bus } : {}),
     nodeId: `${hostname()}-${process.pid}`,
+    ...(config.maxDocumentBytes !== undefined ? { maxDocumentBytes: config.maxDocumentBytes } : {}),
     onError: (error, operation, docId) =>
       logger.error({ err: error, operation, docId }, 'background failure'),
   });
