@@ -187,4 +187,28 @@ describe('slow sockets', () => {
     expect(metrics).toMatch(/^ystate_errors_total\{code="MESSAGE_TOO_LARGE"\} 1$/m);
     expect(metrics).not.toContain('REQUEST_ABORTED');
   });
+
+  it('an answer that takes longer than requestTimeoutMs (a stream) is not cut: the bound is on the request', async () => {
+    const streamMs = 500 + CHECK_MS + 500;
+    const { http } = await startServer({
+      limits: { headersTimeoutMs: 300, requestTimeoutMs: 500 },
+      routes: [
+        {
+          method: 'GET',
+          path: '/api/docs/:docId/stream',
+          access: 'read',
+          async handler(_req, res) {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.write('first ');
+            await new Promise((resolve) => setTimeout(resolve, streamMs));
+            res.end('last');
+          },
+        },
+      ],
+    });
+    const started = performance.now();
+    const answer = await fetch(`${http}/api/docs/doc/stream`);
+    expect(await answer.text()).toBe('first last');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(streamMs - 50);
+  });
 });
