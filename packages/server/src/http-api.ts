@@ -139,7 +139,7 @@ export class HttpApi {
     headers: Record<string, string> = {},
   ): void {
     const log = this.ctx.logger.child({ method: req.method, url: redactRequestUrl(req.url ?? '/') });
-    if (req.destroyed && !req.complete) {
+    if (!req.complete && res.destroyed) {
       // The client went away, or requestTimeoutMs cut it, before its request was complete: a
       // client's doing, not a server fault, and there is nobody left to answer.
       this.ctx.metrics.errors.inc({ code: 'REQUEST_ABORTED' });

@@ -3,6 +3,7 @@
  * within their timeout (plus the one-second check), while a normal client keeps being served.
  */
 
+import { request } from 'node:http';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { Engine, ErrorCode, MemoryUpdateLog } from '@ystate/core';
 import { describe, expect, it } from 'vitest';
@@ -158,5 +159,56 @@ describe('slow sockets', () => {
     expect(() =>
       createServer({ engine, limits: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } }),
     ).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG }));
+  });
+
+  it('a body the server stops reading (over maxBodyBytes, chunked) is still answered 413, not counted as cut', async () => {
+    const { http } = await startServer({ limits: { maxBodyBytes: 100 } });
+    const { hostname, port } = new URL(http);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'PATCH',
+          path: '/api/docs/doc/state',
+          headers: { 'content-type': 'application/json-patch+json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      // More than the limit, and the body is never finished.
+      req.write('['.padEnd(200, ' '));
+    });
+    expect(status).toBe(413);
+    const metrics = (await fetchJson(`${http}/metrics`)).body as string;
+    expect(metrics).toMatch(/^ystate_errors_total\{code="MESSAGE_TOO_LARGE"\} 1$/m);
+    expect(metrics).not.toContain('REQUEST_ABORTED');
+  });
+
+  it('an answer that takes longer than requestTimeoutMs (a stream) is not cut: the bound is on the request', async () => {
+    const streamMs = 500 + CHECK_MS + 500;
+    const { http } = await startServer({
+      limits: { headersTimeoutMs: 300, requestTimeoutMs: 500 },
+      routes: [
+        {
+          method: 'GET',
+          path: '/api/docs/:docId/stream',
+          access: 'read',
+          async handler(_req, res) {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.write('first ');
+            await new Promise((resolve) => setTimeout(resolve, streamMs));
+            res.end('last');
+          },
+        },
+      ],
+    });
+    const started = performance.now();
+    const answer = await fetch(`${http}/api/docs/doc/stream`);
+    expect(await answer.text()).toBe('first last');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(streamMs - 50);
   });
 });
