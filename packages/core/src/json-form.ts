@@ -45,6 +45,12 @@ interface Place {
   readonly key: string | null;
 }
 
+/** Where an item goes: the type that holds it and its key there (null in a list). */
+interface Slot {
+  readonly parent: Parent;
+  readonly key: string | null;
+}
+
 /** A parent type: its own place, and what kind of container it is. */
 interface Parent extends Place {
   readonly kind: ParentKind;
@@ -70,7 +76,7 @@ export function assertJsonForm(decoded: DecodedUpdate, ydoc: Y.Doc, update: Uint
 class JsonFormCheck {
   private readonly byClient = new Map<number, (Y.Item | Y.GC | Y.Skip)[]>();
   private readonly own: Set<unknown>;
-  private readonly itemParents = new Map<Y.Item, Parent>();
+  private readonly slots = new Map<Y.Item, Slot>();
   private readonly typeParents = new Map<Y.AbstractType<unknown>, Parent>();
 
   constructor(
@@ -92,8 +98,7 @@ class JsonFormCheck {
   }
 
   private checkItem(item: Y.Item): void {
-    const parent = this.parentOf(item);
-    const key = typeof item.parentSub === 'string' ? item.parentSub : this.inheritedKey(item);
+    const { parent, key } = this.slotOf(item);
     const depth = parent.depth + 1;
     const where = `${parent.where}/${key ?? '*'}`;
     const refuse = (what: string, at: string | null = where): never => {
@@ -166,94 +171,83 @@ class JsonFormCheck {
     }
   }
 
-  /** The map key an item with origins takes over from them (as Yjs does when integrating). */
-  private inheritedKey(item: Y.Item): string | null {
-    const seen = new Set<Y.Item>();
-    let current = item;
-    while (!seen.has(current)) {
-      seen.add(current);
-      if (typeof current.parentSub === 'string') return current.parentSub;
-      const id = current.origin ?? current.rightOrigin;
-      const found = id === null ? undefined : this.find(id);
-      if (!(found instanceof Y.Item)) return null;
-      current = found;
-    }
-    return null;
-  }
-
   /**
-   * The type `item` is integrated into, as Yjs's `Item.getMissing` finds it: a root by name, a
-   * parent by ID, or the parent of its left (else right) origin. Resolved without recursion
-   * (chains of origins inside one update can be long) and memoised.
+   * Where `item` is integrated, as Yjs's `Item.getMissing` finds it: the type (a root by name, a
+   * parent by ID, or the parent of its left, else right, origin) and the map key (its own, or its
+   * origin's). Resolved without recursion (chains of origins inside one update can be long) and
+   * memoised, so work follows the update's size.
    */
-  private parentOf(item: Y.Item): Parent {
+  private slotOf(item: Y.Item): Slot {
+    const known = this.slots.get(item);
+    if (known !== undefined) return known;
+    const first = this.directSlot(item);
+    if (!('dependsOn' in first) || this.slots.has(first.dependsOn)) {
+      const slot = 'dependsOn' in first ? this.slotFrom(item, first) : first;
+      this.slots.set(item, slot);
+      return slot;
+    }
     const pending: Y.Item[] = [item];
     const visiting = new Set<Y.Item>();
     while (pending.length > 0) {
       const current = pending[pending.length - 1] as Y.Item;
-      if (this.itemParents.has(current)) {
+      if (this.slots.has(current)) {
         pending.pop();
         continue;
       }
-      const step = this.directParent(current);
-      if (step instanceof Y.Item && !this.itemParents.has(step)) {
-        if (visiting.has(step)) {
+      const step = this.directSlot(current);
+      if ('dependsOn' in step && !this.slots.has(step.dependsOn)) {
+        if (visiting.has(step.dependsOn)) {
           // A cycle of origins inside the update: Yjs can never integrate it.
-          this.itemParents.set(current, UNKNOWN);
+          this.slots.set(current, { parent: UNKNOWN, key: ownKey(current) });
           pending.pop();
           continue;
         }
         visiting.add(current);
-        pending.push(step);
+        pending.push(step.dependsOn);
         continue;
       }
-      this.itemParents.set(current, step instanceof Y.Item ? this.placeOfUpdateItem(current, step) : step);
+      this.slots.set(current, 'dependsOn' in step ? this.slotFrom(current, step) : step);
       pending.pop();
     }
-    return this.itemParents.get(item) as Parent;
+    return this.slots.get(item) as Slot;
   }
 
   /**
-   * One step of `parentOf`: the parent when it is known without looking at other items of the
-   * update, or the update item it depends on — for a parent ID, the item whose type is the parent
-   * (flagged by `parentTypes`); for an origin, the item whose parent it shares.
+   * One step of `slotOf`: the slot when it is known without other items of the update, or the
+   * update item it depends on — the item holding its parent type (`asParent`), or its origin.
    */
-  private directParent(item: Y.Item): Parent | Y.Item {
+  private directSlot(item: Y.Item): Slot | { dependsOn: Y.Item; asParent: boolean } {
     const parent: unknown = item.parent;
-    if (typeof parent === 'string') return this.rootParent(parent);
+    const key = ownKey(item);
+    if (typeof parent === 'string') return { parent: this.rootParent(parent), key };
     if (parent instanceof Y.ID) {
       const found = this.find(parent);
-      if (found === undefined) return UNKNOWN;
-      if (!(found instanceof Y.Item)) return DEAD;
-      if (!(found.content instanceof Y.ContentType)) return DEAD; // Yjs drops what it cannot place
-      if (this.isInUpdate(found)) {
-        this.parentTypes.add(item);
-        return found;
-      }
-      return this.typeParent(found.content.type);
+      if (found === undefined) return { parent: UNKNOWN, key };
+      // Yjs drops (garbage-collects) what it cannot place: a collected or non-type parent.
+      if (!(found instanceof Y.Item) || !(found.content instanceof Y.ContentType))
+        return { parent: DEAD, key };
+      if (this.isInUpdate(found)) return { dependsOn: found, asParent: true };
+      return { parent: this.typeParent(found.content.type), key };
     }
     for (const id of [item.origin, item.rightOrigin]) {
       if (id === null) continue;
       const found = this.find(id);
-      if (found === undefined) return UNKNOWN;
-      if (!(found instanceof Y.Item)) return DEAD;
-      if (this.isInUpdate(found)) return found;
+      if (found === undefined) return { parent: UNKNOWN, key: null };
+      if (!(found instanceof Y.Item)) return { parent: DEAD, key: null };
+      if (this.isInUpdate(found)) return { dependsOn: found, asParent: false };
       const type = found.parent;
-      return type instanceof Y.AbstractType ? this.typeParent(type) : DEAD;
+      return { parent: type instanceof Y.AbstractType ? this.typeParent(type) : DEAD, key: ownKey(found) };
     }
-    return UNKNOWN;
+    return { parent: UNKNOWN, key };
   }
 
-  /** Items whose `directParent` is the update item holding their parent type (not an origin). */
-  private readonly parentTypes = new Set<Y.Item>();
-
-  /** The parent of `item` from the update item `step` it depends on (see `directParent`). */
-  private placeOfUpdateItem(item: Y.Item, step: Y.Item): Parent {
-    const stepParent = this.itemParents.get(step) as Parent;
-    if (!this.parentTypes.has(item)) return stepParent;
-    // `step` holds the type: the parent is that type, sitting where `step` sits.
-    const key = typeof step.parentSub === 'string' ? step.parentSub : this.inheritedKey(step);
-    return childParent(stepParent, key, (step.content as Y.ContentType).type);
+  /** The slot of `item` from the resolved slot of the update item it depends on. */
+  private slotFrom(item: Y.Item, step: { dependsOn: Y.Item; asParent: boolean }): Slot {
+    const resolved = this.slots.get(step.dependsOn) as Slot;
+    if (!step.asParent) return resolved; // an origin: same parent, same key
+    // The item holds the parent type: that type, sitting in the item's slot.
+    const type = (step.dependsOn.content as Y.ContentType).type;
+    return { parent: childParent(resolved.parent, resolved.key, type), key: ownKey(item) };
   }
 
   private rootParent(name: string): Parent {
@@ -344,6 +338,10 @@ function childParent(above: Parent, key: string | null, type: unknown): Parent {
   if (above.status !== 'live') return above;
   const where = `${above.where}/${key ?? '*'}`;
   return { status: 'live', root: above.root, where, depth: above.depth + 1, key, kind: kindOf(type) };
+}
+
+function ownKey(item: Y.Item): string | null {
+  return typeof item.parentSub === 'string' ? item.parentSub : null;
 }
 
 function kindOf(type: unknown): ParentKind {
