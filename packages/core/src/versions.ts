@@ -44,6 +44,17 @@ export interface VersionHost {
   ): Promise<{ seq: number }>;
 }
 
+/** Options of the writing operations (revert, undo). */
+export interface VersionWriteOptions {
+  /** Who makes the change (default: the engine's node id). */
+  origin?: string;
+  /**
+   * Called with the JSON Patch the change would make to the document as it is now, before anything
+   * is written; throwing refuses the change (a server's `onChange` hook sees it this way).
+   */
+  beforeWrite?: (patch: PatchOperation[]) => void | Promise<void>;
+}
+
 /** A point of history: a seq, a time (ms or ISO string), or a named version. */
 export type VersionPoint = HistoryPoint | { version: string };
 
