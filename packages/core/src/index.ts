@@ -93,7 +93,6 @@ export {
   listVersions,
   nameVersion,
   parseVersionPoint,
-  resolvePoint,
   VersionLifecycle,
   versionState,
 } from './versions.js';
