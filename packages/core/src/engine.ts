@@ -37,6 +37,7 @@ import {
   nameVersion,
   type VersionDiff,
   type VersionPoint,
+  type VersionWriteOptions,
   versionState,
 } from './versions.js';
 
@@ -355,12 +356,12 @@ export class Engine {
   }
 
   /** Makes the document's JSON what it was at `to`, by new operations written as one entry. */
-  revert(docId: string, to: VersionPoint, options: WriteOptions = {}): Promise<Reverted> {
+  revert(docId: string, to: VersionPoint, options: VersionWriteOptions = {}): Promise<Reverted> {
     return revert(this, docId, to, options);
   }
 
   /** Undoes one run's or one origin's changes (Yjs undo semantics), keeping everyone else's. */
-  undo(docId: string, selection: UndoSelection, options: WriteOptions = {}): Promise<Undone> {
+  undo(docId: string, selection: UndoSelection, options: VersionWriteOptions = {}): Promise<Undone> {
     return undo(this, docId, selection, options);
   }
 

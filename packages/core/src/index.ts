@@ -83,7 +83,13 @@ export type { Undone, UndoSelection } from './undo.js';
 export { selectionRange, undo } from './undo.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
-export type { NamedVersion, VersionDiff, VersionHost, VersionPoint } from './versions.js';
+export type {
+  NamedVersion,
+  VersionDiff,
+  VersionHost,
+  VersionPoint,
+  VersionWriteOptions,
+} from './versions.js';
 export {
   assertVersionName,
   diffVersions,
@@ -91,7 +97,6 @@ export {
   listVersions,
   nameVersion,
   parseVersionPoint,
-  resolvePoint,
   VersionLifecycle,
   versionState,
 } from './versions.js';

@@ -9,11 +9,18 @@
 
 import * as Y from 'yjs';
 import type { Json } from './json.js';
-import { alignArrays, trimCommonEnds } from './json-diff.js';
+import { alignArrays, diffJson, trimCommonEnds } from './json-diff.js';
 import { formatPointer, parsePointer } from './pointer.js';
 import type { DocumentWriter } from './state-document.js';
 import { ROOT_MAP } from './state-document.js';
-import { docAt, type VersionHost, VersionLifecycle, type VersionPoint, versionState } from './versions.js';
+import {
+  docAt,
+  type VersionHost,
+  VersionLifecycle,
+  type VersionPoint,
+  type VersionWriteOptions,
+  versionState,
+} from './versions.js';
 import { CollaborativeText, toJsonValue, type Writable } from './y-value.js';
 
 /** What a revert wrote. */
@@ -32,13 +39,14 @@ export async function revert(
   host: VersionHost,
   docId: string,
   to: VersionPoint,
-  options: { origin?: string } = {},
+  options: VersionWriteOptions = {},
 ): Promise<Reverted> {
   // versionState validates the point (and names a pruned version); docAt keeps the Y types.
   const target = await versionState(host.log, docId, to);
   const targetDoc = await docAt(host.log, docId, target.seq);
   const doc = await host.open(docId);
   try {
+    if (options.beforeWrite) await options.beforeWrite(diffJson(doc.toJSON(), target.json));
     const data: { [key: string]: Json } = { to: target.seq };
     if ('version' in to) data.version = to.version;
     const { seq } = await host.record(

@@ -10,11 +10,19 @@
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { isPlainObject, type Json } from './json.js';
+import { diffJson } from './json-diff.js';
+import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import type { LogEntry } from './log-entry.js';
 import { ROOT_MAP } from './state-document.js';
 import { addsNothing } from './update-check.js';
-import { docAt, lifecycleEntries, type VersionHost, VersionLifecycle } from './versions.js';
+import {
+  docAt,
+  lifecycleEntries,
+  type VersionHost,
+  VersionLifecycle,
+  type VersionWriteOptions,
+} from './versions.js';
 
 /** What to undo: an agent run by its run id, or one origin's entries (within `from`..`to`, inclusive). */
 export type UndoSelection =
@@ -87,7 +95,7 @@ export async function undo(
   host: VersionHost,
   docId: string,
   selection: UndoSelection,
-  options: { origin?: string } = {},
+  options: VersionWriteOptions = {},
 ): Promise<Undone> {
   const range = await selectionRange(host, docId, selection);
   const head = await host.log.head(docId);
@@ -100,6 +108,7 @@ export async function undo(
   });
   let entries = 0;
   let update: Uint8Array;
+  let patch: PatchOperation[];
   try {
     for (let next = range.from; next <= head; ) {
       const chunk = await host.log.read(docId, { from: next, to: Math.min(head, next + READ_CHUNK - 1) });
@@ -119,12 +128,15 @@ export async function undo(
       next = (chunk[chunk.length - 1] as LogEntry).seq + 1;
     }
     const before = Y.encodeStateVector(ydoc);
+    const json = ydoc.getMap(ROOT_MAP).toJSON() as Json;
     while (manager.undoStack.length > 0) manager.undo();
     update = Y.encodeStateAsUpdate(ydoc, before);
+    patch = diffJson(json, ydoc.getMap(ROOT_MAP).toJSON() as Json);
   } finally {
     manager.destroy();
     ydoc.destroy();
   }
+  if (options.beforeWrite) await options.beforeWrite(patch);
   const origin = options.origin ?? host.nodeId;
   let updateSeq: number | undefined;
   const doc = await host.open(docId);

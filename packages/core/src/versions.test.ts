@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { restoreArchive, writeArchive } from './archive.js';
 import { Engine, type EngineOptions } from './engine.js';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, YStateError } from './errors.js';
 import { buildCheckpoint } from './history.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import { MemoryUpdateLog } from './memory-log.js';
@@ -217,6 +217,26 @@ describe('revert', () => {
     expect(live.text('/body').toString()).toBe('hello world!');
     e.release('d');
     person.destroy();
+  });
+
+  it('offers beforeWrite the patch it would make; throwing there refuses it, writing nothing', async () => {
+    const e = engine();
+    await e.write('d', (tx) => tx.set('/a', 1));
+    await e.write('d', (tx) => tx.set('/b', [1, 2]));
+    const seen: unknown[] = [];
+    const refuse = (patch: unknown) => {
+      seen.push(patch);
+      throw new YStateError({ code: ErrorCode.FORBIDDEN, message: 'no' });
+    };
+    await expect(e.revert('d', { seq: 1 }, { beforeWrite: refuse })).rejects.toMatchObject({
+      code: ErrorCode.FORBIDDEN,
+    });
+    await expect(e.undo('d', { origin: e.nodeId, from: 2 }, { beforeWrite: refuse })).rejects.toMatchObject({
+      code: ErrorCode.FORBIDDEN,
+    });
+    expect(seen).toEqual([[{ op: 'remove', path: '/b' }], [{ op: 'remove', path: '/b' }]]);
+    expect(await e.log.head('d')).toBe(2);
+    expect(await e.get('d')).toEqual({ a: 1, b: [1, 2] });
   });
 
   it('refuses an unknown version or seq, writing nothing', async () => {

@@ -22,7 +22,7 @@ export const VersionLifecycle = {
   named: 'ystate.version.named',
   /** The document was reverted: `{ to, version? }` (the seq, and the name when one was given). */
   reverted: 'ystate.version.reverted',
-  /** A run's or origin's changes were undone: `{ run? , origin?, entries, updateSeq }`. */
+  /** A run's or origin's changes were undone: `{ origin, from, to, entries, run?, updateSeq? }`. */
   undone: 'ystate.version.undone',
 } as const;
 
@@ -42,6 +42,17 @@ export interface VersionHost {
     event: unknown,
     options?: { origin?: string; change?: (tx: DocumentWriter) => void },
   ): Promise<{ seq: number }>;
+}
+
+/** Options of the writing operations (revert, undo). */
+export interface VersionWriteOptions {
+  /** Who makes the change (default: the engine's node id). */
+  origin?: string;
+  /**
+   * Called with the JSON Patch the change would make to the document as it is now, before anything
+   * is written; throwing refuses the change (a server's `onChange` hook sees it this way).
+   */
+  beforeWrite?: (patch: PatchOperation[]) => void | Promise<void>;
 }
 
 /** A point of history: a seq, a time (ms or ISO string), or a named version. */
@@ -157,13 +168,6 @@ export async function nameVersion(
   // The time the log holds, as listVersions reports it.
   const [entry] = await host.log.read(docId, { from: recorded.seq, to: recorded.seq });
   return { name, seq, origin, time: entry?.time ?? Date.now(), namedAt: recorded.seq };
-}
-
-/** The seq a point names (a version's seq, the last entry at or before a time, or the seq itself). */
-export async function resolvePoint(log: UpdateLog, docId: string, point: VersionPoint): Promise<number> {
-  if ('version' in point) return (await findVersion(log, docId, point.version)).seq;
-  if ('seq' in point) return point.seq;
-  return (await stateAt(log, docId, point)).seq;
 }
 
 /**

@@ -4,7 +4,13 @@
  * recorded under the caller's principal id (`anonymous` without auth). See docs/versions.md.
  */
 
-import { ErrorCode, parseVersionPoint, type VersionPoint, YStateError } from '@ystate/core';
+import {
+  ErrorCode,
+  parseVersionPoint,
+  type VersionPoint,
+  type VersionWriteOptions,
+  YStateError,
+} from '@ystate/core';
 import { z } from 'zod';
 import { readBody, sendJson } from './http-util.js';
 import type { ExtraRoute, Principal } from './options.js';
@@ -46,7 +52,7 @@ export function versionRoutes(ctx: RoutesContext): ExtraRoute[] {
       access: 'write',
       async handler(req, res, { docId, principal }) {
         const { to } = await readJson(req, ctx.maxBodyBytes, revertBody);
-        const result = await engine.revert(docId, to, { origin: originOf(principal) });
+        const result = await engine.revert(docId, to, writeOptions(ctx, docId, principal));
         sendJson(res, 200, result, seqHeaders(result.seq));
       },
     },
@@ -56,7 +62,7 @@ export function versionRoutes(ctx: RoutesContext): ExtraRoute[] {
       access: 'write',
       async handler(req, res, { docId, principal }) {
         const body = await readJson(req, ctx.maxBodyBytes, undoBody);
-        const result = await engine.undo(docId, body, { origin: originOf(principal) });
+        const result = await engine.undo(docId, body, writeOptions(ctx, docId, principal));
         sendJson(res, 200, result, seqHeaders(result.seq));
       },
     },
@@ -83,6 +89,22 @@ export function versionRoutes(ctx: RoutesContext): ExtraRoute[] {
       },
     },
   ];
+}
+
+/** The caller's origin, and the `onChange` hook offered the patch the change would make (as for a PATCH). */
+function writeOptions(
+  ctx: RoutesContext,
+  docId: string,
+  principal: Principal | undefined,
+): VersionWriteOptions {
+  const origin = originOf(principal);
+  const onChange = ctx.hooks.onChange;
+  if (onChange === undefined) return { origin };
+  return {
+    origin,
+    beforeWrite: (patch) =>
+      onChange({ transport: 'http', docId, principal, origin, patch, baseSeq: undefined }),
+  };
 }
 
 function originOf(principal: Principal | undefined): string {

@@ -1,6 +1,6 @@
 /** The version routes: diff, revert, undo, named versions (and state at a version), with their error codes and auth. */
 
-import { collaborativeText, ErrorCode } from '@ystate/core';
+import { collaborativeText, ErrorCode, YStateError } from '@ystate/core';
 import jsonpatch from 'fast-json-patch';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -187,6 +187,43 @@ describe('version routes', () => {
       status: 404,
       body: { error: { code: 'PATH_NOT_FOUND' } },
     });
+  });
+
+  it('offers reverts and undos to the onChange hook as the patch they would make; a refusal changes nothing', async () => {
+    const seen: unknown[] = [];
+    const { http, engine } = await startServer({
+      hooks: {
+        onChange: (payload) => {
+          seen.push(payload);
+          if (payload.transport === 'http' && payload.patch.some((op) => op.path === '/locked')) {
+            throw new YStateError({ code: ErrorCode.FORBIDDEN, message: '/locked may not change' });
+          }
+        },
+      },
+    });
+    await engine.write('d', (tx) => tx.set('/free', 1));
+    await engine.write('d', (tx) => tx.set('/locked', true));
+    const head = await engine.log.head('d');
+    expect(await post(`${http}/api/docs/d/revert`, { to: 1 })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'FORBIDDEN' } },
+    });
+    expect(await post(`${http}/api/docs/d/undo`, { origin: engine.nodeId, from: 2 })).toMatchObject({
+      status: 403,
+    });
+    expect(seen).toEqual([
+      {
+        transport: 'http',
+        docId: 'd',
+        principal: undefined,
+        origin: 'anonymous',
+        patch: [{ op: 'remove', path: '/locked' }],
+        baseSeq: undefined,
+      },
+      expect.objectContaining({ patch: [{ op: 'remove', path: '/locked' }] }),
+    ]);
+    expect(await engine.log.head('d')).toBe(head);
+    expect(await post(`${http}/api/docs/d/revert`, { to: 2 })).toMatchObject({ status: 200 });
   });
 
   it('with auth: reads need read access, writes need write access and are recorded under the principal', async () => {
