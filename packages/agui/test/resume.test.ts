@@ -158,7 +158,9 @@ describe('resuming a stream from the seq a client has', () => {
     const agent = new HttpAgent({ url: server.docUrl('d', 'agui') });
     let lastSeq = 0;
     agent.subscribe({
-      onEvent: ({ event }) => void (event.metadata ? (lastSeq = seqOfEvent(event)) : undefined),
+      onEvent: ({ event }) => {
+        if (event.metadata !== undefined) lastSeq = seqOfEvent(event);
+      },
     });
     await agent.runAgent({ forwardedProps: { ystate: { idleMs: 0 } } });
     expect(agent.state).toEqual((await engine.stateAt('d', { seq: seqs.at(-1) as number })).json);
