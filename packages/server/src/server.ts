@@ -6,6 +6,7 @@ import { ErrorCode, YStateError } from '@ystate/core';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { Alerts } from './alerts.js';
+import { CorsPolicy } from './cors.js';
 import { accessOf, createAuthenticator, forbidden, tokenOf, unauthorized } from './auth.js';
 import { HttpApi } from './http-api.js';
 import { ServerMetrics } from './metrics.js';
@@ -56,11 +57,15 @@ export function createServer(options: ServerOptions): YStateServer {
   const logger = options.logger ?? pino({ name: 'ystate-server' });
   const metrics = new ServerMetrics(options.metrics, () => engine.registry.list().length);
   const alerts = new Alerts(options.alerts ?? {}, logger);
-  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   const routes = [
     ...documentRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...extraRoutes,
   ];
+  const cors =
+    options.cors === undefined
+      ? undefined
+      : new CorsPolicy(options.cors, ['GET', 'HEAD', ...routes.map(({ route }) => route.method)]);
+  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
 
   /** Who is calling, and what they may do with `docId`; UNAUTHORIZED / FORBIDDEN otherwise. */
   async function authorize(
@@ -120,6 +125,7 @@ export function createServer(options: ServerOptions): YStateServer {
     staticDir: options.staticDir,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
     isClosing: () => closing !== undefined,
+    cors,
   });
 
   const server = createHttpServer((req, res) => {
