@@ -118,7 +118,8 @@ describe('CORS from a page on another origin', { timeout: 120_000 }, () => {
           get(docId: string): Promise<{ value: unknown; seq: number }>;
           subscribe(docId: string, options: object): { close(): void };
         };
-        const { createClient } = (window as unknown as { ystate: { createClient(o: object): Client } }).ystate;
+        const { createClient } = (window as unknown as { ystate: { createClient(o: object): Client } })
+          .ystate;
         const client = createClient({ url, token: () => token });
         const first = await client.patch(doc, [{ op: 'add', path: '/items', value: ['from the page'] }]);
         const read = await client.get(doc);
@@ -161,7 +162,8 @@ describe('CORS from a page on another origin', { timeout: 120_000 }, () => {
           patch(docId: string, ops: unknown[]): Promise<unknown>;
           get(docId: string): Promise<unknown>;
         };
-        const { createClient } = (window as unknown as { ystate: { createClient(o: object): Client } }).ystate;
+        const { createClient } = (window as unknown as { ystate: { createClient(o: object): Client } })
+          .ystate;
         const client = createClient({ url, token });
         const codeOf = (promise: Promise<unknown>) =>
           promise.then(
