@@ -11,12 +11,15 @@ import { type ChangePayload, createServer, type ServerOptions } from '@ystate/se
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 
+/** A change received over HTTP (a PATCH). */
+export type HttpChange = Extract<ChangePayload, { transport: 'http' }>;
+
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
   url: string;
   engine: Engine;
   /** The HTTP changes the server received (their `baseSeq` is the If-Match sent). */
-  changes: ChangePayload[];
+  changes: HttpChange[];
   close(): Promise<void>;
 }
 
@@ -32,12 +35,16 @@ export async function startServer(
     idleTimeoutMs: 60_000,
     ...options.engine,
   });
-  const changes: ChangePayload[] = [];
+  const changes: HttpChange[] = [];
   const server = createServer({
     engine,
     logger: pino({ level: 'silent' }),
     routes: aguiRoutes(engine, { heartbeatMs: 0 }),
-    hooks: { onChange: (change) => void changes.push(change) },
+    hooks: {
+      onChange: (change) => {
+        if (change.transport === 'http') changes.push(change);
+      },
+    },
     ...options.server,
   });
   const { port } = await server.listen(0, '127.0.0.1');
