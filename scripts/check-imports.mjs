@@ -28,6 +28,8 @@ const allowed = {
   cli: ['core', 'file', 'redis', 'postgres', 'server', 'agui'],
   // The HTTP client runs in browsers and imports nothing: no package of ours, no dependency.
   client: [],
+  // React hooks run in browsers: core, and React / y-websocket / yjs (checked below).
+  react: ['core'],
 };
 
 /** Import specifier → the package directory it names, for our own packages. */
@@ -96,6 +98,12 @@ for (const dir of readdirSync(join(root, 'packages'), { withFileTypes: true })) 
         fail(
           '(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes behind a subpath export)',
         );
+      } else if (
+        dir.name === 'react' &&
+        !['react', 'y-websocket', 'yjs'].includes(specifier) &&
+        !specifier.startsWith('.')
+      ) {
+        fail('(c) @ystate/react imports only @ystate/core, react, y-websocket and yjs (it runs in browsers)');
       } else if (dir.name === 'client' && !specifier.startsWith('.')) {
         fail('(c) @ystate/client imports nothing but its own modules (it runs in browsers, dependency-free)');
       }
