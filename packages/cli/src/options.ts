@@ -29,6 +29,8 @@ export interface ValueOption<S extends z.ZodType = z.ZodType> {
   readonly config?: boolean;
   /** A path: relative to the config file's directory when it comes from there, else to the cwd. */
   readonly path?: boolean;
+  /** The flag may be given more than once; its values reach the schema joined with commas. */
+  readonly multiple?: boolean;
 }
 
 /** A flag without a value (`--json`). */
@@ -253,11 +255,13 @@ function parseFlags(
   spec: CommandSpec<Record<string, ValueOption>, string>,
   argv: readonly string[],
 ): ParsedFlags {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const flag of Object.keys(spec.options)) options[flag] = { type: 'string' };
+  for (const [flag, option] of Object.entries(spec.options)) {
+    options[flag] = option.multiple === true ? { type: 'string', multiple: true } : { type: 'string' };
+  }
   for (const flag of Object.keys(spec.switches)) options[flag] = { type: 'boolean' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -278,6 +282,7 @@ function parseFlags(
   const switches = new Set<string>();
   for (const [key, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') values[key] = value;
+    else if (Array.isArray(value)) values[key] = value.join(',');
     else if (value === true && key !== 'help') switches.add(key);
   }
   return { help, values, switches, positionals: parsed.positionals };

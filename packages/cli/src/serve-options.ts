@@ -5,7 +5,7 @@
  * serve; every other command reads its store keys from the same file.
  */
 
-import type { AlertThresholds, ServerLimits } from '@ystate/server';
+import type { AlertThresholds, CorsOptions, ServerLimits } from '@ystate/server';
 import { z } from 'zod';
 import {
   type CommandSpec,
@@ -74,6 +74,8 @@ export interface ServeConfig {
   backupDir: string | undefined;
   /** How many scheduled backups to keep, newest first (undefined: all). */
   backupKeep: number | undefined;
+  /** Cross-origin access from browsers (undefined: off). */
+  cors: CorsOptions | undefined;
   /** The config file that was read, if any (absolute). */
   configFile: string | undefined;
 }
@@ -104,6 +106,35 @@ export const durationSchema = z
   });
 
 const nonEmpty = nonEmptyString;
+
+/** Web origins (`https://app.example.com`) or `*`: a comma list (flags, env) or an array (config file). */
+const originList = z.union([z.string(), z.array(z.string())]).transform((value, context) => {
+  const items = (Array.isArray(value) ? value : value.split(','))
+    .map((item) => item.trim().replace(/\/+$/, ''))
+    .filter((item) => item !== '');
+  for (const item of items) {
+    if (item === '*') continue;
+    let origin: string | undefined;
+    try {
+      const url = new URL(item);
+      origin = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin !== item.toLowerCase()) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${item}" is not an origin (scheme://host[:port], no path) or *`,
+      });
+      return z.NEVER;
+    }
+  }
+  return items;
+});
+
+const booleanValue = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
 
 /** Every option of serve: its flag, environment variable, config key, schema, default and help line. */
 const OPTIONS = {
@@ -156,6 +187,21 @@ const OPTIONS = {
     schema: wholeNumber(1),
     fallback: undefined,
     help: 'with --auth-secret: refuse tokens without exp older than this (from iat, else from connecting)',
+  },
+  'cors-origin': {
+    env: 'YSTATE_CORS_ORIGIN',
+    value: 'ORIGIN',
+    schema: originList,
+    fallback: undefined,
+    multiple: true,
+    help: 'let pages on this origin call the HTTP API, SSE and /agui (repeatable or a comma list; * = any)',
+  },
+  'cors-credentials': {
+    env: 'YSTATE_CORS_CREDENTIALS',
+    value: 'BOOL',
+    schema: booleanValue,
+    fallback: false,
+    help: 'with --cors-origin: allow credentials (cookies) from those origins (not with *)',
   },
   'log-level': {
     env: 'YSTATE_LOG_LEVEL',
@@ -298,8 +344,18 @@ export async function parseServeArgs(
     backupEvery: values['backup-every'],
     backupDir: values['backup-dir'],
     backupKeep: values['backup-keep'],
+    cors:
+      values['cors-origin'] === undefined
+        ? undefined
+        : { origins: values['cors-origin'], credentials: values['cors-credentials'] },
     configFile,
   };
+  if (config.cors?.credentials === true && config.cors.origins.includes('*')) {
+    throw usageError('--cors-credentials cannot be used with --cors-origin * (list the origins)');
+  }
+  if (config.cors === undefined && parsed.sources['cors-credentials'] !== 'default') {
+    throw usageError('--cors-credentials does nothing without --cors-origin');
+  }
   const shared = sharedStoreFlag(config);
   if (shared !== undefined) {
     const set = (['fsync', 'fsync-interval'] as const).find((key) => parsed.sources[key] !== 'default');

@@ -65,6 +65,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
       ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),
+      ...(config.cors !== undefined ? { cors: config.cors } : {}),
       logger,
     });
     await app.listen(config.port, config.host);

@@ -11,8 +11,9 @@ import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { StateDocument } from './state-document.js';
+import { ROOT_MAP, StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
+import { toJsonValue } from './y-value.js';
 
 /** The transaction origin of entries applied from a log or a bus: they are durable already. */
 export class LogOrigin {
@@ -142,7 +143,7 @@ export async function stateAt(log: UpdateLog, docId: string, at: HistoryPoint): 
     await loadInto(log, docId, ydoc, { to: seq });
     return {
       seq,
-      json: ydoc.getMap('state').toJSON() as Record<string, Json>,
+      json: toJsonValue(ydoc.getMap(ROOT_MAP)) as Record<string, Json>,
       update: Y.encodeStateAsUpdate(ydoc),
     };
   } finally {

@@ -23,9 +23,9 @@ export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
 export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
+export { diffJson } from './json-diff.js';
 export type { DecodedUpdate } from './json-form.js';
 export { assertJsonForm } from './json-form.js';
-export { diffJson } from './json-diff.js';
 export type {
   AddOperation,
   CopyOperation,

@@ -23,6 +23,7 @@ import {
   VersionLifecycle,
   type VersionWriteOptions,
 } from './versions.js';
+import { toJsonValue } from './y-value.js';
 
 /** What to undo: an agent run by its run id, or one origin's entries (within `from`..`to`, inclusive). */
 export type UndoSelection =
@@ -128,10 +129,10 @@ export async function undo(
       next = (chunk[chunk.length - 1] as LogEntry).seq + 1;
     }
     const before = Y.encodeStateVector(ydoc);
-    const json = ydoc.getMap(ROOT_MAP).toJSON() as Json;
+    const json = toJsonValue(ydoc.getMap(ROOT_MAP));
     while (manager.undoStack.length > 0) manager.undo();
     update = Y.encodeStateAsUpdate(ydoc, before);
-    patch = diffJson(json, ydoc.getMap(ROOT_MAP).toJSON() as Json);
+    patch = diffJson(json, toJsonValue(ydoc.getMap(ROOT_MAP)));
   } finally {
     manager.destroy();
     ydoc.destroy();

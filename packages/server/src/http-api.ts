@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Engine, ErrorCode, redactRequestUrl, YStateError } from '@ystate/core';
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts.js';
+import type { CorsPolicy } from './cors.js';
 import { sendError, sendJson, toYStateError } from './http-util.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Access, Principal } from './options.js';
@@ -36,6 +37,8 @@ export interface HttpContext {
   readonly readyTimeoutMs: number;
   /** True once the server is shutting down (readyz answers 503). */
   readonly isClosing: () => boolean;
+  /** Cross-origin access, when configured. */
+  readonly cors: CorsPolicy | undefined;
 }
 
 /** The docId `/readyz` asks the log about: any id works, it only has to answer. */
@@ -89,6 +92,10 @@ export class HttpApi {
       this.ctx.metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
     });
     try {
+      if (this.ctx.cors?.handle(req, res)) {
+        route = 'preflight';
+        return;
+      }
       if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/metrics') {
         route = pathname;
         if (method !== 'GET' && method !== 'HEAD') {

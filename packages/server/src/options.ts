@@ -5,6 +5,7 @@ import type { Engine, JsonPatch, SyncBus } from '@ystate/core';
 import type { CryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { CorsOptions } from './cors.js';
 
 /** What a principal may do with a document: `write` includes `read`. */
 export type Access = 'read' | 'write';
@@ -191,4 +192,6 @@ export interface ServerOptions {
   staticDir?: string;
   /** How long `/readyz` waits for the log (default 2 s). */
   readyTimeoutMs?: number;
+  /** Cross-origin access from browsers (default: none; see docs/server.md, "CORS"). */
+  cors?: CorsOptions;
 }

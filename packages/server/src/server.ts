@@ -15,6 +15,7 @@ import {
   tokenOf,
   unauthorized,
 } from './auth.js';
+import { CorsPolicy } from './cors.js';
 import { HttpApi } from './http-api.js';
 import { ServerMetrics } from './metrics.js';
 import type { Access, Principal, ServerOptions, Transport } from './options.js';
@@ -79,12 +80,16 @@ export function createServer(options: ServerOptions): YStateServer {
   const logger = options.logger ?? pino({ name: 'ystate-server', redact: logRedaction });
   const metrics = new ServerMetrics(options.metrics, () => engine.registry.list().length);
   const alerts = new Alerts(options.alerts ?? {}, logger);
-  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   const routes = [
     ...documentRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...versionRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...extraRoutes,
   ];
+  const cors =
+    options.cors === undefined
+      ? undefined
+      : new CorsPolicy(options.cors, ['GET', 'HEAD', ...routes.map(({ route }) => route.method)]);
+  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
 
   /**
    * Who is calling, what they may do with `docId`, and when their token stops being accepted;
@@ -151,6 +156,7 @@ export function createServer(options: ServerOptions): YStateServer {
     staticDir: options.staticDir,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
     isClosing: () => closing !== undefined,
+    cors,
   });
 
   const server = createHttpServer(
