@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type CliContext, ExitCode } from './command.js';
+import { startedByNpm, watchParent } from './parent-watch.js';
 
 export type { CliContext } from './command.js';
 export { ExitCode } from './command.js';
@@ -73,8 +74,17 @@ function processContext(): CliContext {
     stdout: process.stdout,
     stderr: process.stderr,
     signals: (onSignal) => {
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      let stopWatching: () => void = () => undefined;
+      const received = (signal: NodeJS.Signals) => {
+        stopWatching();
+        onSignal(signal);
+      };
+      process.on('SIGTERM', received);
+      process.on('SIGINT', received);
+      // npm's script shell swallows a SIGTERM sent to npm: its death is the signal (parent-watch.ts).
+      // A signal that did reach us (Ctrl-C reaches the whole group) ends the watch, so the shell
+      // dying of the same Ctrl-C does not count as a second signal.
+      if (startedByNpm(process.env)) stopWatching = watchParent(() => onSignal('SIGTERM'));
     },
   };
 }
