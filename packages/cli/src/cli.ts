@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type CliContext, ExitCode } from './command.js';
+import { closest } from './did-you-mean.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
 
 export type { CliContext } from './command.js';
@@ -55,7 +56,12 @@ export async function main(argv: readonly string[], context: CliContext = proces
   }
   const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (load !== undefined) return (await load())(rest, context);
-  const problem = command === undefined ? 'missing command' : `unknown command "${command}"`;
+  const guess =
+    command === undefined ? undefined : closest(command.replace(/^-+/, ''), Object.keys(COMMANDS));
+  const problem =
+    command === undefined
+      ? 'missing command'
+      : `unknown command "${command}"${guess === undefined ? '' : `; did you mean "${guess}"?`}`;
   context.stderr.write(`ystate: ${problem}\n\n${USAGE}\n`);
   return ExitCode.USAGE;
 }

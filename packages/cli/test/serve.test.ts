@@ -226,8 +226,8 @@ describe('options', () => {
   it.each([
     [['--port', 'abc'], {}, /invalid --port: "abc"/],
     [['--port', '70000'], {}, /invalid --port: "70000"/],
-    [['--bogus'], {}, /Unknown option '--bogus'/],
-    [['--port'], {}, /--port <value>' argument missing/],
+    [['--bogus'], {}, /unknown flag --bogus/],
+    [['--port'], {}, /--port needs a value/],
     [['extra'], {}, /unexpected argument "extra"/],
     [[], { YSTATE_PORT: 'eighty' }, /invalid YSTATE_PORT: "eighty"/],
     [[], { YSTATE_LOG_LEVEL: 'loud' }, /invalid YSTATE_LOG_LEVEL: "loud"/],
