@@ -159,7 +159,7 @@ export class CheckpointFile {
     if (this.#slots !== undefined) return this.#slots;
     let handle: FileHandle;
     try {
-      handle = await open(this.#path, 'r+');
+      handle = await open(this.#path, this.#context.readOnly ? 'r' : 'r+');
     } catch (error) {
       if (!hasErrorCode(error, 'ENOENT')) throw error;
       this.#slots = [];
@@ -181,13 +181,14 @@ export class CheckpointFile {
         slots.push({ seq: checkpoint.seq, offset, end: offset + RECORD_OVERHEAD + frame.length });
         return true;
       });
-      if (validEnd < size) {
+      // Read-only, a torn tail is skipped, not cut (a checkpoint may be being written).
+      if (validEnd < size && !this.#context.readOnly) {
         await handle.truncate(validEnd);
         if (this.#context.fsync !== 'never') await handle.sync();
       }
       this.#slots = slots;
       this.#size = validEnd;
-      if (validEnd < size) {
+      if (validEnd < size && !this.#context.readOnly) {
         this.#context.report({
           docId: this.#docId,
           file: this.#path,

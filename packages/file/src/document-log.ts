@@ -268,7 +268,7 @@ export class DocumentLog {
   async #scan(): Promise<RecoveryReport | undefined> {
     let handle: FileHandle;
     try {
-      handle = await open(this.#path, 'r+');
+      handle = await open(this.#path, this.#context.readOnly ? 'r' : 'r+');
     } catch (error) {
       if (!hasErrorCode(error, 'ENOENT')) throw error;
       this.#handle = undefined;
@@ -290,7 +290,8 @@ export class DocumentLog {
         offsets.push(offset);
         return true;
       });
-      if (validEnd < size) {
+      // Read-only, a tail beyond the last whole record is skipped, not cut: it may be an append in progress.
+      if (validEnd < size && !this.#context.readOnly) {
         await handle.truncate(validEnd);
         if (this.#context.fsync !== 'never') await handle.sync();
       }
@@ -298,7 +299,7 @@ export class DocumentLog {
       this.#baseSeq = baseSeq;
       this.#offsets = offsets;
       this.#size = validEnd;
-      if (validEnd === size) return undefined;
+      if (validEnd === size || this.#context.readOnly) return undefined;
       return {
         docId: this.docId,
         file: this.#path,

@@ -4,7 +4,7 @@
  * pruning are described in docs/file-store.md.
  */
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   assertRangeBound,
@@ -19,7 +19,7 @@ import {
 } from '@ystate/core';
 import { DocumentLog } from './document-log.js';
 import { docIdOfStem, fileStemOf } from './file-names.js';
-import { closedError, invalidValue, toYStateError } from './store-errors.js';
+import { closedError, hasErrorCode, invalidValue, toYStateError } from './store-errors.js';
 import { lockStore } from './store-lock.js';
 import type { FileLogOptions, FileLogStats, FsyncPolicy, StoreContext } from './store-options.js';
 
@@ -53,7 +53,7 @@ export class FileUpdateLog implements UpdateLog {
 
   private constructor(
     dir: string,
-    options: Required<Omit<FileLogOptions, 'dir' | 'onRecovery'>>,
+    options: Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>> & { readOnly: boolean },
     onRecovery: FileLogOptions['onRecovery'],
     unlock: () => Promise<void>,
   ) {
@@ -64,6 +64,7 @@ export class FileUpdateLog implements UpdateLog {
       dir,
       fsync: options.fsync,
       keepCheckpoints: options.keepCheckpoints,
+      readOnly: options.readOnly,
       stats: this.#stats,
       report: (report) => onRecovery?.(report),
     };
@@ -77,6 +78,7 @@ export class FileUpdateLog implements UpdateLog {
   static async open(options: FileLogOptions): Promise<FileUpdateLog> {
     const settings = checkOptions(options);
     const dir = resolve(options.dir);
+    if (options.readOnly === true) return FileUpdateLog.#openReadOnly(dir, settings, options.onRecovery);
     try {
       await mkdir(dir, { recursive: true });
       const unlock = await lockStore(dir);
@@ -89,10 +91,25 @@ export class FileUpdateLog implements UpdateLog {
         await unlock();
         throw error;
       }
-      return new FileUpdateLog(dir, settings, options.onRecovery, unlock);
+      return new FileUpdateLog(dir, { ...settings, readOnly: false }, options.onRecovery, unlock);
     } catch (error) {
       throw toYStateError(error);
     }
+  }
+
+  /** An existing store, neither created nor locked (see `FileLogOptions.readOnly`). */
+  static async #openReadOnly(
+    dir: string,
+    settings: Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>>,
+    onRecovery: FileLogOptions['onRecovery'],
+  ): Promise<FileUpdateLog> {
+    const info = await stat(dir).catch((error: unknown) => {
+      if (hasErrorCode(error, 'ENOENT'))
+        throw invalidConfig(`no store directory at ${dir}: it does not exist`);
+      throw toYStateError(error);
+    });
+    if (!info.isDirectory()) throw invalidConfig(`no store directory at ${dir}: it is not a directory`);
+    return new FileUpdateLog(dir, { ...settings, readOnly: true }, onRecovery, async () => undefined);
   }
 
   /** Counters since open: appended entries, group-commit writes, fsyncs after appends. */
@@ -106,6 +123,7 @@ export class FileUpdateLog implements UpdateLog {
    */
   async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.#assertOpen();
+    this.#assertWritable();
     const inputs = entries.map((entry, index) =>
       copyEntry(assertStorableEntry(entry, `entry ${index} for "${docId}"`)),
     );
@@ -142,6 +160,7 @@ export class FileUpdateLog implements UpdateLog {
    */
   async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     const where = `checkpoint for "${docId}"`;
     const copy = copyEntry(assertStorableEntry(checkpoint, where));
     if (checkpoint.kind !== 'checkpoint') {
@@ -156,6 +175,7 @@ export class FileUpdateLog implements UpdateLog {
   /** Drops entries below `seq` (rewriting the log file atomically) and checkpoints made obsolete. */
   async prune(docId: string, seq: number): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     if (typeof seq !== 'number' || Number.isNaN(seq)) throw invalidValue('prune: seq must be a number');
     return this.#use(docId, (doc) => doc.prune(seq));
   }
@@ -173,6 +193,7 @@ export class FileUpdateLog implements UpdateLog {
     checkpoints: readonly LogEntry[],
   ): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     const copies = entries.map((entry, index) =>
       copyEntry(assertStorableEntry(entry, `restored entry ${index} for "${docId}"`)),
     );
@@ -313,9 +334,20 @@ export class FileUpdateLog implements UpdateLog {
   #assertOpen(): void {
     if (this.#closing !== undefined) throw closedError();
   }
+
+  #assertWritable(): void {
+    if (this.#context.readOnly) {
+      throw new YStateError({
+        code: ErrorCode.FORBIDDEN,
+        message: `the file store in ${this.dir} was opened read-only`,
+      });
+    }
+  }
 }
 
-function checkOptions(options: FileLogOptions): Required<Omit<FileLogOptions, 'dir' | 'onRecovery'>> {
+function checkOptions(
+  options: FileLogOptions,
+): Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>> {
   if (typeof options?.dir !== 'string' || options.dir.length === 0) {
     throw invalidConfig('openFileLog: dir must be a non-empty path');
   }
