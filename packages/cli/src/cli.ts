@@ -23,6 +23,7 @@ const COMMANDS: Record<
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   compact: async () => (await import('./commands/compact.js')).compactCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
 };
 
 const USAGE = `Usage: ystate <command> [options]
@@ -35,8 +36,9 @@ Commands:
   inspect   report what a document's log holds (seqs, kinds, sizes, checkpoints, writers)
   compact   store a checkpoint at the head now, and optionally prune old entries
   migrate   import y-redis 1.x documents
+  token     mint a JWT for a server started with --auth-secret
 
-Every command takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
+Every command but token takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
 FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:

@@ -28,6 +28,8 @@ export interface ValueOption<S extends z.ZodType = z.ZodType> {
   readonly config?: boolean;
   /** A path: relative to the config file's directory when it comes from there, else to the cwd. */
   readonly path?: boolean;
+  /** The flag may be repeated: its schema gets the list of values (flag only). */
+  readonly multiple?: boolean;
 }
 
 /** A flag without a value (`--json`). */
@@ -173,7 +175,9 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
   const flags = parseFlags(spec, argv);
   if (flags.help) return undefined;
 
-  const configPath = flags.values.config ?? envValue(env, 'YSTATE_CONFIG');
+  const configFlag = flags.values.config;
+  const configPath =
+    (typeof configFlag === 'string' ? configFlag : undefined) ?? envValue(env, 'YSTATE_CONFIG');
   const configFile = configPath === undefined ? undefined : resolve(cwd, configPath);
   const fileValues =
     configFile === undefined ? new Map<string, unknown>() : await readConfigFile(configFile, spec.configKeys);
@@ -220,7 +224,7 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
 
 interface ParsedFlags {
   help: boolean;
-  values: Record<string, string>;
+  values: Record<string, string | string[]>;
   switches: Set<string>;
   positionals: string[];
 }
@@ -229,11 +233,13 @@ function parseFlags(
   spec: CommandSpec<Record<string, ValueOption>, string>,
   argv: readonly string[],
 ): ParsedFlags {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
-  for (const flag of Object.keys(spec.options)) options[flag] = { type: 'string' };
+  for (const [flag, option] of Object.entries(spec.options)) {
+    options[flag] = option.multiple === true ? { type: 'string', multiple: true } : { type: 'string' };
+  }
   for (const flag of Object.keys(spec.switches)) options[flag] = { type: 'boolean' };
   const args = checkFlags(argv, options);
   let parsed: ReturnType<typeof parseArgs>;
@@ -251,10 +257,11 @@ function parseFlags(
   if (!help && parsed.positionals.length < required) {
     throw usageError(`missing ${names.slice(parsed.positionals.length, required).join(' and ')}`);
   }
-  const values: Record<string, string> = {};
+  const values: Record<string, string | string[]> = {};
   const switches = new Set<string>();
   for (const [key, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') values[key] = value;
+    else if (Array.isArray(value)) values[key] = value.filter((item) => typeof item === 'string');
     else if (value === true && key !== 'help') switches.add(key);
   }
   return { help, values, switches, positionals: parsed.positionals };
@@ -268,7 +275,7 @@ function parseFlags(
  */
 function checkFlags(
   argv: readonly string[],
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>,
 ): string[] {
   const args: string[] = [];
   const shorts = new Map(
