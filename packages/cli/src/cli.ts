@@ -6,6 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import { type CliContext, ExitCode } from './command.js';
+import { closest } from './did-you-mean.js';
+import { startedByNpm, watchParent } from './parent-watch.js';
 
 export type { CliContext } from './command.js';
 export { ExitCode } from './command.js';
@@ -26,6 +28,7 @@ const COMMANDS: Record<
   revert: async () => (await import('./commands/revert.js')).revertCommand,
   undo: async () => (await import('./commands/undo.js')).undoCommand,
   versions: async () => (await import('./commands/versions.js')).versionsCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
 };
 
 const USAGE = `Usage: ystate <command> [options]
@@ -43,8 +46,9 @@ Commands:
   revert    make a document what it was at a seq, time or named version (a new entry)
   undo      undo one agent run's or one origin's changes, keeping everyone else's
   versions  list a document's named versions, or name one
+  token     mint a JWT for a server started with --auth-secret
 
-Every command but salvage takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
+Every command but salvage and token takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
 FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:
@@ -64,7 +68,12 @@ export async function main(argv: readonly string[], context: CliContext = proces
   }
   const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (load !== undefined) return (await load())(rest, context);
-  const problem = command === undefined ? 'missing command' : `unknown command "${command}"`;
+  const guess =
+    command === undefined ? undefined : closest(command.replace(/^-+/, ''), Object.keys(COMMANDS));
+  const problem =
+    command === undefined
+      ? 'missing command'
+      : `unknown command "${command}"${guess === undefined ? '' : `; did you mean "${guess}"?`}`;
   context.stderr.write(`ystate: ${problem}\n\n${USAGE}\n`);
   return ExitCode.USAGE;
 }
@@ -83,8 +92,17 @@ function processContext(): CliContext {
     stdout: process.stdout,
     stderr: process.stderr,
     signals: (onSignal) => {
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      let stopWatching: () => void = () => undefined;
+      const received = (signal: NodeJS.Signals) => {
+        stopWatching();
+        onSignal(signal);
+      };
+      process.on('SIGTERM', received);
+      process.on('SIGINT', received);
+      // npm's script shell swallows a SIGTERM sent to npm: its death is the signal (parent-watch.ts).
+      // A signal that did reach us (Ctrl-C reaches the whole group) ends the watch, so the shell
+      // dying of the same Ctrl-C does not count as a second signal.
+      if (startedByNpm(process.env)) stopWatching = watchParent(() => onSignal('SIGTERM'));
     },
   };
 }

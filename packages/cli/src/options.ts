@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, YStateError } from '@ystate/core';
 import { z } from 'zod';
+import { closest } from './did-you-mean.js';
 import { redisClusterSchema } from './redis-cluster.js';
 
 /** Where an option's value came from, for error messages and the start-up log. */
@@ -29,7 +30,7 @@ export interface ValueOption<S extends z.ZodType = z.ZodType> {
   readonly config?: boolean;
   /** A path: relative to the config file's directory when it comes from there, else to the cwd. */
   readonly path?: boolean;
-  /** The flag may be given more than once; its values reach the schema joined with commas. */
+  /** The flag may be repeated: its schema gets the list of values (flag only). */
   readonly multiple?: boolean;
 }
 
@@ -89,11 +90,24 @@ export const urlWithScheme = (schemes: readonly string[]) =>
 /** A non-empty string. */
 export const nonEmptyString = nonEmpty;
 
-/** A whole number from `min` (flags and env give strings, the config file numbers). */
+/**
+ * A whole number from `min` to `max` (flags and env give strings, the config file numbers), with
+ * messages that say what is expected: `(expected a whole number)`, `(expected a whole number of at least 1)`.
+ */
 export const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number)])
-    .pipe(z.number().int('expected a whole number').min(min).max(max));
+  z.union([z.number(), z.string()]).transform((raw, context): number => {
+    const value = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    if (!Number.isSafeInteger(value)) {
+      context.addIssue({ code: 'custom', message: 'expected a whole number' });
+      return z.NEVER;
+    }
+    if (value < min || value > max) {
+      context.addIssue({ code: 'custom', message: `expected a whole number ${range}` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 /** Where the log is: the file log in a directory (default), Redis, a Redis Cluster or PostgreSQL. */
 export const STORE_OPTIONS = {
@@ -199,7 +213,9 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
   const flags = parseFlags(spec, argv);
   if (flags.help) return undefined;
 
-  const configPath = flags.values.config ?? envValue(env, 'YSTATE_CONFIG');
+  const configFlag = flags.values.config;
+  const configPath =
+    (typeof configFlag === 'string' ? configFlag : undefined) ?? envValue(env, 'YSTATE_CONFIG');
   const configFile = configPath === undefined ? undefined : resolve(cwd, configPath);
   const fileValues =
     configFile === undefined ? new Map<string, unknown>() : await readConfigFile(configFile, spec.configKeys);
@@ -246,7 +262,7 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
 
 interface ParsedFlags {
   help: boolean;
-  values: Record<string, string>;
+  values: Record<string, string | string[]>;
   switches: Set<string>;
   positionals: string[];
 }
@@ -263,11 +279,12 @@ function parseFlags(
     options[flag] = option.multiple === true ? { type: 'string', multiple: true } : { type: 'string' };
   }
   for (const flag of Object.keys(spec.switches)) options[flag] = { type: 'boolean' };
+  const args = checkFlags(argv, options);
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
-    // parseArgs' messages are clear ("Unknown option '--prot'"); keep them, drop the stack.
+    // checkFlags reports what parseArgs would phrase in its own terms; this is a safety net.
     throw usageError(error instanceof Error ? error.message : String(error), error);
   }
   const help = parsed.values.help === true;
@@ -278,14 +295,73 @@ function parseFlags(
   if (!help && parsed.positionals.length < required) {
     throw usageError(`missing ${names.slice(parsed.positionals.length, required).join(' and ')}`);
   }
-  const values: Record<string, string> = {};
+  const values: Record<string, string | string[]> = {};
   const switches = new Set<string>();
   for (const [key, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') values[key] = value;
-    else if (Array.isArray(value)) values[key] = value.join(',');
+    else if (Array.isArray(value)) values[key] = value.filter((item) => typeof item === 'string');
     else if (value === true && key !== 'help') switches.add(key);
   }
   return { help, values, switches, positionals: parsed.positionals };
+}
+
+/**
+ * Checks the flags before `parseArgs` sees them, so that mistakes get our words: an unknown flag
+ * with the nearest known one, a flag missing its value, a switch given a value. A value that
+ * starts with a dash is taken as the value when it is a number (`--retain -3`, which the option's
+ * check then explains). Returns the arguments for `parseArgs`.
+ */
+function checkFlags(
+  argv: readonly string[],
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>,
+): string[] {
+  const args: string[] = [];
+  const shorts = new Map(
+    Object.entries(options).flatMap(([name, option]) =>
+      option.short ? [[option.short, name] as const] : [],
+    ),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
+      args.push(arg);
+      continue;
+    }
+    const long = arg.startsWith('--');
+    const [head, inline] = splitInline(arg);
+    const name = long ? head.slice(2) : shorts.get(head.slice(1));
+    const option = name === undefined ? undefined : options[name];
+    if (name === undefined || option === undefined) {
+      const guess = closest(long ? head.slice(2) : head.slice(1), Object.keys(options));
+      throw usageError(`unknown flag ${head}${guess === undefined ? '' : `; did you mean --${guess}?`}`);
+    }
+    if (option.type === 'boolean') {
+      if (inline !== undefined) throw usageError(`${head} takes no value (got "${inline}")`);
+      args.push(`--${name}`);
+      continue;
+    }
+    if (inline !== undefined) {
+      args.push(`--${name}=${inline}`);
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined || (value.startsWith('-') && value !== '-' && !/^-\d/.test(value))) {
+      throw usageError(`${head} needs a value`);
+    }
+    args.push(`--${name}=${value}`);
+    i++;
+  }
+  return args;
+}
+
+/** `--port=80` → [`--port`, `80`]; `--port` → [`--port`, undefined]. */
+function splitInline(arg: string): [string, string | undefined] {
+  const at = arg.indexOf('=');
+  return at === -1 ? [arg, undefined] : [arg.slice(0, at), arg.slice(at + 1)];
 }
 
 /** An environment variable, with the empty string meaning unset (as shells and compose files use it). */
@@ -318,7 +394,10 @@ async function readConfigFile(file: string, known: readonly string[]): Promise<M
   for (const [name, value] of Object.entries(json)) {
     if (name === '$schema') continue;
     if (!known.includes(name)) {
-      throw usageError(`unknown key "${name}" in config file ${file} (known: ${known.join(', ')})`);
+      const guess = closest(name, known);
+      throw usageError(
+        `unknown key "${name}" in config file ${file} (known: ${known.join(', ')})${guess === undefined ? '' : `; did you mean "${guess}"?`}`,
+      );
     }
     if (value !== null) values.set(name, value);
   }

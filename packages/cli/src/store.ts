@@ -5,6 +5,7 @@
  * Stores are opened without codecs: what they hold is read and written as stored.
  */
 
+import { existsSync } from 'node:fs';
 import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
 import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
@@ -37,6 +38,13 @@ export interface OpenStoreOptions {
   fsync?: FsyncPolicy;
   /** The period of the file store's `interval` policy, in milliseconds (default: the store's, 1000). */
   fsyncIntervalMs?: number;
+  /**
+   * For commands that only read (replay, inspect): the file store is opened read-only, beside a
+   * server that may hold it, and a missing directory is an error rather than created.
+   */
+  readOnly?: boolean;
+  /** The file store's directory must exist already (commands that read the store, like backup). */
+  existing?: boolean;
 }
 
 /** The file store's default period of the `interval` fsync policy. */
@@ -58,8 +66,16 @@ export async function openStore(
   const { openFileLog } = await import('@ystate/file');
   const hint = options.lockedHint ?? 'one server per data directory; use --redis URL to run several';
   const fsync = options.fsync ?? 'always';
+  const readOnly = options.readOnly === true;
+  if (options.existing === true && !readOnly && !existsSync(config.data)) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_CONFIG,
+      message: `no store directory at ${config.data}: it does not exist (check --data or YSTATE_DATA; nothing was created)`,
+    });
+  }
   const log = await openFileLog({
     dir: config.data,
+    readOnly,
     fsync,
     ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
     onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
@@ -73,10 +89,15 @@ export async function openStore(
     if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
       throw new YStateError({ code: error.code, message: `${error.message} (${hint})`, cause: error });
     }
+    if (readOnly && error instanceof YStateError && error.code === ErrorCode.INVALID_CONFIG) {
+      const message = `${error.message} (check --data or YSTATE_DATA; nothing was created)`;
+      throw new YStateError({ code: error.code, message, cause: error });
+    }
     throw error;
   });
-  const policy =
-    fsync === 'always'
+  const policy = readOnly
+    ? ' (read-only)'
+    : fsync === 'always'
       ? ''
       : fsync === 'interval'
         ? ` (fsync every ${options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS} ms)`

@@ -177,7 +177,8 @@ export class CheckpointFile {
           `\`ystate salvage "${this.#docId}"\` keeps the ${slots.length} before the damage and a copy of the file`,
       );
     }
-    if (validEnd < size) {
+    // Read-only, a torn tail is skipped, not cut (a checkpoint may be being written).
+    if (validEnd < size && !this.#context.readOnly) {
       const handle = await open(this.#path, 'r+');
       try {
         await handle.truncate(validEnd);
@@ -188,7 +189,7 @@ export class CheckpointFile {
     }
     this.#slots = slots;
     this.#size = validEnd;
-    if (validEnd < size) {
+    if (validEnd < size && !this.#context.readOnly) {
       this.#context.report({
         docId: this.#docId,
         file: this.#path,

@@ -325,7 +325,7 @@ export class DocumentLog {
     await this.#runRepair();
     let handle: FileHandle;
     try {
-      handle = await open(this.#path, 'r+');
+      handle = await open(this.#path, this.#context.readOnly ? 'r' : 'r+');
     } catch (error) {
       if (!hasErrorCode(error, 'ENOENT')) throw error;
       this.#handle = undefined;
@@ -339,7 +339,8 @@ export class DocumentLog {
       const survey = await surveyLog(handle, this.#path);
       if (survey.damage === undefined) {
         const { size, validEnd } = survey;
-        if (validEnd < size) {
+        // Read-only, a tail beyond the last whole record is skipped, not cut: it may be an append in progress.
+        if (validEnd < size && !this.#context.readOnly) {
           await handle.truncate(validEnd);
           if (this.#context.fsync !== 'never') await handle.sync();
         }
@@ -347,7 +348,7 @@ export class DocumentLog {
         this.#baseSeq = survey.baseSeq;
         this.#offsets = survey.offsets;
         this.#size = validEnd;
-        if (validEnd === size) return undefined;
+        if (validEnd === size || this.#context.readOnly) return undefined;
         return {
           docId: this.docId,
           file: this.#path,

@@ -4,7 +4,7 @@
  * pruning are described in docs/file-store.md.
  */
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type AppendBatch,
@@ -21,7 +21,7 @@ import {
 } from '@ystate/core';
 import { DocumentLog } from './document-log.js';
 import { docIdOfStem, fileStemOf } from './file-names.js';
-import { closedError, invalidValue, STORAGE_FAILURE } from './store-errors.js';
+import { closedError, hasErrorCode, invalidValue, STORAGE_FAILURE } from './store-errors.js';
 import { lockStore } from './store-lock.js';
 import type {
   FileLogOptions,
@@ -61,7 +61,7 @@ export class FileUpdateLog implements UpdateLog {
 
   private constructor(
     dir: string,
-    options: Settings,
+    options: Settings & { readOnly: boolean },
     hooks: Pick<FileLogOptions, 'onRecovery' | 'onCorruption' | 'ioHooks'>,
     unlock: () => Promise<void>,
   ) {
@@ -72,6 +72,7 @@ export class FileUpdateLog implements UpdateLog {
       dir,
       fsync: options.fsync,
       keepCheckpoints: options.keepCheckpoints,
+      readOnly: options.readOnly,
       stats: this.#stats,
       io: hooks.ioHooks ?? {},
       report: (report) => hooks.onRecovery?.(report),
@@ -87,6 +88,7 @@ export class FileUpdateLog implements UpdateLog {
   static async open(options: FileLogOptions): Promise<FileUpdateLog> {
     const settings = checkOptions(options);
     const dir = resolve(options.dir);
+    if (options.readOnly === true) return FileUpdateLog.#openReadOnly(dir, settings, options);
     try {
       await mkdir(dir, { recursive: true });
       const unlock = await lockStore(dir);
@@ -99,10 +101,25 @@ export class FileUpdateLog implements UpdateLog {
         await unlock();
         throw error;
       }
-      return new FileUpdateLog(dir, settings, options, unlock);
+      return new FileUpdateLog(dir, { ...settings, readOnly: false }, options, unlock);
     } catch (error) {
       throw toYStateError(error, STORAGE_FAILURE);
     }
+  }
+
+  /** An existing store, neither created nor locked (see `FileLogOptions.readOnly`). */
+  static async #openReadOnly(
+    dir: string,
+    settings: Settings,
+    hooks: Pick<FileLogOptions, 'onRecovery' | 'onCorruption' | 'ioHooks'>,
+  ): Promise<FileUpdateLog> {
+    const info = await stat(dir).catch((error: unknown) => {
+      if (hasErrorCode(error, 'ENOENT'))
+        throw invalidConfig(`no store directory at ${dir}: it does not exist`);
+      throw toYStateError(error, STORAGE_FAILURE);
+    });
+    if (!info.isDirectory()) throw invalidConfig(`no store directory at ${dir}: it is not a directory`);
+    return new FileUpdateLog(dir, { ...settings, readOnly: true }, hooks, async () => undefined);
   }
 
   /** Counters since open: appended entries, writes of appends, fsyncs after appends. */
@@ -119,6 +136,7 @@ export class FileUpdateLog implements UpdateLog {
    */
   async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.#assertOpen();
+    this.#assertWritable();
     const inputs = entries.map((entry, index) =>
       copyEntry(assertStorableEntry(entry, `entry ${index} for "${docId}"`)),
     );
@@ -164,6 +182,7 @@ export class FileUpdateLog implements UpdateLog {
    */
   async storeCheckpoint(docId: string, checkpoint: LogEntry): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     const where = `checkpoint for "${docId}"`;
     const copy = copyEntry(assertStorableEntry(checkpoint, where));
     if (checkpoint.kind !== 'checkpoint') {
@@ -178,6 +197,7 @@ export class FileUpdateLog implements UpdateLog {
   /** Drops entries below `seq` (rewriting the log file atomically) and checkpoints made obsolete. */
   async prune(docId: string, seq: number): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     if (typeof seq !== 'number' || Number.isNaN(seq)) throw invalidValue('prune: seq must be a number');
     return this.#use(docId, (doc) => doc.prune(seq));
   }
@@ -195,6 +215,7 @@ export class FileUpdateLog implements UpdateLog {
     checkpoints: readonly LogEntry[],
   ): Promise<void> {
     this.#assertOpen();
+    this.#assertWritable();
     const copies = entries.map((entry, index) =>
       copyEntry(assertStorableEntry(entry, `restored entry ${index} for "${docId}"`)),
     );
@@ -347,10 +368,21 @@ export class FileUpdateLog implements UpdateLog {
   #assertOpen(): void {
     if (this.#closing !== undefined) throw closedError();
   }
+
+  #assertWritable(): void {
+    if (this.#context.readOnly) {
+      throw new YStateError({
+        code: ErrorCode.FORBIDDEN,
+        message: `the file store in ${this.dir} was opened read-only`,
+      });
+    }
+  }
 }
 
 /** The options with defaults applied, hooks aside. */
-type Settings = Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'onCorruption' | 'ioHooks'>>;
+type Settings = Required<
+  Omit<FileLogOptions, 'dir' | 'onRecovery' | 'onCorruption' | 'ioHooks' | 'readOnly'>
+>;
 
 function checkOptions(options: FileLogOptions): Settings {
   if (typeof options?.dir !== 'string' || options.dir.length === 0) {

@@ -107,6 +107,13 @@ export interface FileLogOptions {
   keepCheckpoints?: number;
   /** How many documents keep their file handle and record index open; idle ones beyond are closed. Default 256. */
   maxOpenDocuments?: number;
+  /**
+   * Opens an existing store for reading only (default false): the directory is neither created nor
+   * locked, so a server may be writing it meanwhile; no file is written or repaired (a torn tail is
+   * skipped, not cut: it may be an append in progress); writes fail with FORBIDDEN. Each document
+   * is read as it was when first read.
+   */
+  readOnly?: boolean;
 }
 
 /** Counters of a store's work since it was opened, for tests and metrics. */
@@ -124,6 +131,7 @@ export interface StoreContext {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   readonly keepCheckpoints: number;
+  readonly readOnly: boolean;
   readonly stats: FileLogStats;
   readonly io: FileIoHooks;
   report(report: RecoveryReport): void;

@@ -109,11 +109,15 @@ export class HttpApi {
       }
       const segments = pathname.split('/');
       const allowed = new Set<string>();
+      // HEAD is GET without the body (Node's response drops it); a stream ends at its first write.
+      const wanted = method === 'HEAD' ? 'GET' : method;
+      if (method === 'HEAD') endHeadAtFirstWrite(res, controller);
       for (const compiled of this.ctx.routes) {
         const docId = matchRoute(compiled, segments);
         if (docId === undefined) continue;
-        if (compiled.route.method !== method) {
+        if (compiled.route.method !== wanted) {
           allowed.add(compiled.route.method);
+          if (compiled.route.method === 'GET') allowed.add('HEAD');
           continue;
         }
         route = compiled.route.path;
@@ -225,6 +229,23 @@ export class HttpApi {
     await pipeline(createReadStream(file), res);
     return true;
   }
+}
+
+/**
+ * Ends a HEAD response when its handler starts writing a body (a stream would never end by itself);
+ * the handler's later writes and its own `end` are ignored.
+ */
+function endHeadAtFirstWrite(res: ServerResponse, controller: AbortController): void {
+  const end = res.end.bind(res);
+  res.end = ((...args: Parameters<typeof res.end>) => {
+    if (!res.writableEnded) end(...args);
+    return res;
+  }) as typeof res.end;
+  res.write = ((..._args: unknown[]) => {
+    if (!res.writableEnded) end();
+    controller.abort();
+    return true;
+  }) as typeof res.write;
 }
 
 function methodNotAllowed(allowed: string[]): YStateError {

@@ -286,11 +286,32 @@ describe('bad HTTP input', () => {
     });
     const wrongMethod = await fetchJson(`${server.http}/api/docs/doc/history`, { method: 'DELETE' });
     expect(wrongMethod).toMatchObject({ status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED' } } });
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
     expect((await fetchJson(`${server.http}/healthz`, { method: 'POST' })).headers.get('allow')).toBe(
       'GET, HEAD',
     );
     expect(await server.log.head('doc')).toBe(0);
+  });
+
+  it('answers HEAD wherever it answers GET: the same status and headers, no body', async () => {
+    const server = await startServer();
+    await patchState(server.http, 'doc', [{ op: 'add', path: '/a', value: 1 }]);
+    for (const path of [
+      '/api/docs/doc/state',
+      '/api/docs/doc/state?path=/a',
+      '/api/docs/doc/history',
+      '/healthz',
+    ]) {
+      const get = await fetch(`${server.http}${path}`);
+      const head = await fetch(`${server.http}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(get.status);
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(head.headers.get('etag'), path).toBe(get.headers.get('etag'));
+      expect(await head.text(), path).toBe('');
+      expect((await get.text()).length, path).toBeGreaterThan(0);
+    }
+    const missing = await fetch(`${server.http}/api/docs/doc/state?path=/nothing`, { method: 'HEAD' });
+    expect(missing.status).toBe((await fetch(`${server.http}/api/docs/doc/state?path=/nothing`)).status);
   });
 
   it('an extra route that throws a plain error answers 500 INTERNAL_ERROR without its details', async () => {

@@ -67,7 +67,7 @@ export function backupCommand(argv: readonly string[], context: CliContext): Pro
       return { store: storeConfigOf(values), out: values.out, docs: values.docs, delay };
     },
     async ({ store: config, out, docs, delay }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { existing: true });
       const progress = io.progress('backup', { unit: 'entries' });
       const controller = new AbortController();
       io.context.signals((signal) =>

@@ -70,7 +70,7 @@ export function compactCommand(argv: readonly string[], context: CliContext): Pr
       return { store: storeConfigOf(values), docId, retain: values.retain };
     },
     async ({ store: config, docId, retain }, io) => {
-      const store = await io.openStore(config, { role: 'operator' });
+      const store = await io.openStore(config, { role: 'operator', existing: true });
       const docIds = docId === undefined ? (await store.log.docIds()).sort() : [docId];
       if (docId !== undefined && (await store.log.head(docId)) === 0) {
         throw new Error(`"${docId}" has no history in ${store.description}`);

@@ -67,7 +67,7 @@ export function inspectCommand(argv: readonly string[], context: CliContext): Pr
       json: switches.json,
     }),
     async ({ store: config, docId, json }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { readOnly: true });
       const report = await inspect(store.log, docId, store.description, io);
       await io.print(json ? JSON.stringify(report, null, 2) : formatReport(report));
       return undefined;

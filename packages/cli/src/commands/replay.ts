@@ -80,7 +80,7 @@ export function replayCommand(argv: readonly string[], context: CliContext): Pro
       };
     },
     async ({ store: config, docId, to, from, step }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { readOnly: true });
       const log = decodingView(store.log);
       const head = await headOf(log, docId, store.description);
       if (to !== undefined && 'seq' in to && to.seq > head) {

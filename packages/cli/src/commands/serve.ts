@@ -10,6 +10,7 @@ import { isUsageError, sharedStoreFlag } from '../options.js';
 import { redactSeeds } from '../redis-cluster.js';
 import type { RunningServer } from '../serve.js';
 import { parseServeArgs, serveUsage } from '../serve-options.js';
+import { explainStartFailure, type ListenTarget } from '../start-failure.js';
 import { redactUrl } from '../store.js';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -70,7 +71,7 @@ export async function serveCommand(argv: readonly string[], context: CliContext)
     const { startServe } = await import('../serve.js');
     running = await startServe(config, logger);
   } catch (error) {
-    return reportStartFailure(error, context, logger);
+    return reportStartFailure(error, context, logger, config);
   }
 
   const signal = await signalled;
@@ -96,14 +97,27 @@ export async function serveCommand(argv: readonly string[], context: CliContext)
   });
 }
 
-/** Prints why the server could not start; usage and configuration errors exit 2, others 1. */
-function reportStartFailure(error: unknown, context: CliContext, logger?: Logger): number {
+/**
+ * Prints why the server could not start; usage and configuration errors exit 2, others 1. An
+ * expected failure (port in use, store locked or unreachable) is one line with what to do; an
+ * unexpected one is logged with its stack.
+ */
+function reportStartFailure(
+  error: unknown,
+  context: CliContext,
+  logger?: Logger,
+  target?: ListenTarget,
+): number {
   const usage = isUsageError(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (logger !== undefined && !usage) logger.fatal({ err: error }, `cannot start: ${message}`);
+  const explained = target === undefined ? undefined : explainStartFailure(error, target);
+  const message = explained ?? (error instanceof Error ? error.message : String(error));
+  if (logger !== undefined && !usage) {
+    if (explained !== undefined) logger.fatal(`cannot start: ${explained}`);
+    else logger.fatal({ err: error }, `cannot start: ${message}`);
+  }
   // On a terminal the fatal log line already says it; elsewhere stderr is where people look.
   if (logger === undefined || usage || !context.stdout.isTTY)
-    context.stderr.write(`ystate serve: ${message}\n`);
+    context.stderr.write(`ystate serve: ${usage ? message : `cannot start: ${message}`}\n`);
   if (usage) context.stderr.write('Run `ystate serve --help` for the options.\n');
   return usage ? ExitCode.USAGE : ExitCode.FAILED;
 }
