@@ -62,8 +62,6 @@ export class Room {
   private readonly stops: (() => void | Promise<void>)[] = [];
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
-  /** Client updates handed to the engine and not yet durable, by origin. */
-  private readonly receiving = new Map<string, number>();
   /** The whole document as a sync step 2, shared by the clients joining with nothing until it changes. */
   private fullState: Uint8Array | undefined;
   private fullStateTimer: ReturnType<typeof setTimeout> | undefined;
@@ -229,23 +227,11 @@ export class Room {
     });
   };
 
-  /** Runs a client's `engine.receive`, counting it as in flight for its origin until it settles. */
-  receive<T>(origin: string, receive: () => Promise<T>): Promise<T> {
-    this.receiving.set(origin, (this.receiving.get(origin) ?? 0) + 1);
-    return receive().finally(() => {
-      const left = (this.receiving.get(origin) ?? 1) - 1;
-      if (left === 0) this.receiving.delete(origin);
-      else this.receiving.set(origin, left);
-    });
-  }
-
   /**
-   * The connection an update came from, when it certainly holds nothing else: the engine applies
-   * received updates in batches announced with the origin of the last one, so the sender is only
-   * skipped while no other origin has an update in flight (the others must get the batch).
+   * The connection an update came from: every entry is announced on its own with its writer's
+   * origin (entries that merge several writers carry the node's), so it is exactly its sender.
    */
   private senderOf(origin: string): Connection | undefined {
-    if (this.receiving.size !== 1 || !this.receiving.has(origin)) return undefined;
     for (const connection of this.connections) if (connection.origin === origin) return connection;
     return undefined;
   }

@@ -303,25 +303,21 @@ export class WebSocketEndpoint {
         update,
       });
     }
-    room
-      .receive(connection.origin, () =>
-        inSpan('ystate.receive', { 'ystate.doc_id': room.docId, 'ystate.bytes': update.byteLength }, () =>
-          ctx.engine.receive(room.docId, update, { origin: connection.origin }),
-        ),
-      )
-      .then(
-        () => {
-          const ms = performance.now() - arrived;
-          ctx.metrics.updatesIn.inc({ transport: 'websocket' });
-          ctx.metrics.updateLatency.observe(ms / 1000);
-          ctx.onUpdateLatency(ms);
-        },
-        (error: unknown) => {
-          // Refused (INVALID_UPDATE: Yjs could not integrate it; the log holds only what the
-          // document took in) or not logged: the client resends it when it resyncs after reconnecting.
-          connection.fail(toYStateError(error));
-        },
-      );
+    inSpan('ystate.receive', { 'ystate.doc_id': room.docId, 'ystate.bytes': update.byteLength }, () =>
+      ctx.engine.receive(room.docId, update, { origin: connection.origin }),
+    ).then(
+      () => {
+        const ms = performance.now() - arrived;
+        ctx.metrics.updatesIn.inc({ transport: 'websocket' });
+        ctx.metrics.updateLatency.observe(ms / 1000);
+        ctx.onUpdateLatency(ms);
+      },
+      (error: unknown) => {
+        // Refused at the gate (nothing changed), or the log refused it (nothing kept): the client
+        // resends what the server lacks when it resyncs after reconnecting.
+        connection.fail(toYStateError(error));
+      },
+    );
   }
 
   private async acquire(connection: Connection): Promise<Room> {
