@@ -104,6 +104,8 @@ function rawClient(url: string): RawClient {
 }
 
 const DOC = 'fuzz';
+/** Connections kept open ahead of need (opening one per refused case is most of the fuzzer's time). */
+const SPARES = 8;
 
 /** A hostile value a client can put in a map: none has a JSON form. */
 const hostile: (() => unknown)[] = [
@@ -237,13 +239,16 @@ describe('the gate, fuzzed over the WebSocket path', () => {
     const writer = new Writer();
     const stream = follow(server);
     let raw: RawClient | undefined;
+    const spares: RawClient[] = [];
     let refused = 0;
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const bytes = bytesFor(c, writer);
         const before = await snapshot(server);
         if (raw === undefined) {
-          raw = rawClient(`${server.ws}/${DOC}`);
+          // A refused case closes its connection: the next one is taken from spares opened meanwhile.
+          while (spares.length < SPARES) spares.push(rawClient(`${server.ws}/${DOC}`));
+          raw = spares.shift() as RawClient;
           await raw.opened;
         }
         const client = raw;
@@ -271,6 +276,7 @@ describe('the gate, fuzzed over the WebSocket path', () => {
       { numRuns: Number(process.env.YSTATE_FUZZ_RUNS ?? 10_000), seed: 7 },
     );
     raw?.ws.terminate();
+    for (const spare of spares) spare.ws.terminate();
     expect(refused).toBeGreaterThan(0);
     await server.engine.flush();
     const live = await server.engine.get(DOC);
@@ -279,7 +285,7 @@ describe('the gate, fuzzed over the WebSocket path', () => {
     await fresh.close();
     expect(JSON.parse(JSON.stringify(stream.state()))).toEqual(live);
     stream.stop();
-  }, 600_000);
+  }, 1_800_000);
 
   it('two nodes: every SSE STATE_DELTA is labelled with a seq whose rebuilt state is what the stream folded to', async () => {
     const log = new MemoryUpdateLog();
