@@ -7,7 +7,15 @@
 
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
-import { cloneJson, hasLoneSurrogate, isPlainObject, type Json, jsonEqual, keyFault } from './json.js';
+import {
+  cloneJson,
+  escapeSegment,
+  hasLoneSurrogate,
+  isPlainObject,
+  type Json,
+  jsonEqual,
+  keyFault,
+} from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
 import {
@@ -233,7 +241,7 @@ export class Edit {
     let node: Node = this.rootNode;
     for (let i = 0; i < segments.length; i++) {
       const slot = childSlot(node, segments[i] as string);
-      if (slot === undefined) return undefined;
+      if (slot === MISSING) return undefined;
       if (i === segments.length - 1) return this.json(slot);
       const next = this.nodeOf(slot);
       if (next === undefined) return undefined;
@@ -360,7 +368,7 @@ export class Edit {
     if (!isPlainObject(value)) throw mismatch(`merge at "${pointer}" needs an object`);
     const node = this.containerAt(pointer);
     if (node.isArray) throw mismatch(`"${pointer}" is an array, cannot merge an object into it`);
-    this.mergeInto(node, value as Record<string, Writable>);
+    this.mergeInto(node, value as Record<string, Writable>, pointer);
   }
 
   /** Splices the collaborative text at `pointer` (a `Y.Text`): deletes `deleteCount` units at `index`, inserts `text`. */
@@ -427,11 +435,12 @@ export class Edit {
     }, origin);
   }
 
-  private mergeInto(node: Node, value: Record<string, Writable>): void {
+  private mergeInto(node: Node, value: Record<string, Writable>, pointer: string): void {
     for (const [key, item] of Object.entries(value)) {
-      const current = node.has(key) ? this.writableNodeOf(node, key) : undefined;
+      const at = `${pointer}/${escapeSegment(key)}`;
+      const current = node.has(key) ? this.writableNodeOf(node, key, at) : undefined;
       if (current !== undefined && !current.isArray && isPlainObject(item)) {
-        this.mergeInto(current, item as Record<string, Writable>);
+        this.mergeInto(current, item as Record<string, Writable>, at);
       } else {
         node.set(key, this.adopt(cloneWritable(item)));
       }
@@ -448,7 +457,7 @@ export class Edit {
   private containerAt(pointer: string): Node {
     if (pointer === '') return this.rootNode;
     const at = this.existing(pointer);
-    const node = this.writableNodeOf(at.parent, at.key);
+    const node = this.writableNodeOf(at.parent, at.key, pointer);
     if (node === undefined) throw mismatch(`"${pointer}" is not an object or array`);
     return node;
   }
@@ -480,8 +489,10 @@ export class Edit {
     let node = this.rootNode;
     for (let i = 0; i < segments.length - 1; i++) {
       const slot = childSlot(node, segments[i] as string);
-      if (slot === undefined) throw notFound(`nothing at "${formatPointer(segments.slice(0, i + 1))}"`);
-      const next = write ? this.writableNodeOf(node, segments[i] as string) : this.nodeOf(slot);
+      if (slot === MISSING) throw notFound(`nothing at "${formatPointer(segments.slice(0, i + 1))}"`);
+      const next = write
+        ? this.writableNodeOf(node, segments[i] as string, formatPointer(segments.slice(0, i + 1)))
+        : this.nodeOf(slot);
       if (next === undefined) {
         throw mismatch(`"${formatPointer(segments.slice(0, i + 1))}" is not an object or array`);
       }
@@ -525,12 +536,25 @@ export class Edit {
    * place, which would change the document without a Yjs update: it is replaced by this edit's
    * copy, so the commit writes it.
    */
-  private writableNodeOf(parent: Node, key: string): Node | undefined {
+  private writableNodeOf(parent: Node, key: string, pointer: string): Node | undefined {
     const slot = childSlot(parent, key);
-    if ((isPlainObject(slot) || Array.isArray(slot)) && !this.owned.has(slot)) {
-      const copy = this.adopt(toJsonValue(slot));
-      parent.set(key, copy);
-      return this.nodeOf(copy);
+    if (
+      typeof slot === 'object' &&
+      slot !== null &&
+      !(slot instanceof Y.AbstractType) &&
+      !(slot instanceof TextDraft) &&
+      !(slot instanceof CollaborativeText) &&
+      !this.owned.has(slot)
+    ) {
+      // (Also a legacy object whose prototype a decoded `__proto__` key replaced: its JSON form.)
+      const copy = toJsonValue(slot);
+      if (typeof copy === 'object' && copy !== null) {
+        // What the copy writes back must be fit for a document today (a legacy `__proto__` key
+        // is not): refuse the write; the value can still be replaced or removed whole.
+        assertWritable(copy, pointer);
+        parent.set(key, this.adopt(copy));
+        return this.nodeOf(copy);
+      }
     }
     return this.nodeOf(slot);
   }
@@ -544,13 +568,16 @@ export class Edit {
   }
 }
 
+/** Marks a slot that does not exist (a legacy value may be `undefined`, which reads as null). */
+const MISSING = Symbol('missing');
+
 function childSlot(node: Node, segment: string): unknown {
   if (node.isArray) {
-    if (!/^(0|[1-9][0-9]*)$/.test(segment)) return undefined;
+    if (!/^(0|[1-9][0-9]*)$/.test(segment)) return MISSING;
     const index = Number(segment);
-    return index < node.size() ? node.get(index) : undefined;
+    return index < node.size() ? node.get(index) : MISSING;
   }
-  return node.has(segment) ? node.get(segment) : undefined;
+  return node.has(segment) ? node.get(segment) : MISSING;
 }
 
 function textOf(slot: unknown): string {

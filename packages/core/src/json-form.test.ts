@@ -108,6 +108,8 @@ describe('issue 13, finding 1: a bigint', () => {
     expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
     expect(JSON.parse(JSON.stringify(json))).toEqual(expected);
     expect(doc.get('/n')).toBe('1234567890123456789');
+    expect(doc.get('/undef')).toBeNull(); // as toJSON shows it: the key exists
+    expect(doc.get('/proto')).toEqual(expected.proto);
     expect(doc.get('/list/2')).toBe('2');
     // The change listeners got the same rule: the patch serialises and rebuilds the JSON (but the
     // legacy `/__proto__` entry, which fast-json-patch cannot hold as an own member).
@@ -116,6 +118,14 @@ describe('issue 13, finding 1: a bigint', () => {
     const rebuilt = jsonPatch.applyPatch({}, ops as jsonPatch.Operation[], false, false, false).newDocument;
     const { __proto__: _legacy, ...rest } = JSON.parse(JSON.stringify(json));
     expect(JSON.parse(JSON.stringify(rebuilt))).toEqual(rest);
+    // Writing inside a legacy value writes its JSON form back, so one holding `__proto__` is
+    // refused (replace or remove it whole); removing the key is always possible.
+    expect(codeOf(() => doc.applyPatch([{ op: 'add', path: '/proto/z', value: 3 }]))).toBe(
+      ErrorCode.INVALID_VALUE,
+    );
+    doc.applyPatch([{ op: 'remove', path: '/__proto__' }]);
+    doc.applyPatch([{ op: 'replace', path: '/proto', value: { y: 2 } }]);
+    expect(Object.hasOwn(doc.toJSON(), '__proto__')).toBe(false);
   });
 
   it('in a legacy document stays editable around it, and a write inside such a value replaces it with JSON', () => {
