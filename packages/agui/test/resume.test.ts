@@ -142,6 +142,29 @@ describe('resuming a stream from the seq a client has', () => {
     );
   });
 
+  it('answers a snapshot to a client ahead of this node (it came from another node)', async () => {
+    await start();
+    await tenWrites();
+    const head = await engine.log.head('d');
+    const [event] = await eventsUntil(
+      server.docUrl('d', 'events'),
+      { 'last-event-id': String(head + 50) },
+      head,
+    );
+    expect(event?.type).toBe(EventType.STATE_SNAPSHOT);
+    expect(seqOfEvent(event as BaseEvent)).toBe(head);
+  });
+
+  it('sends nothing when the client is up to date, then the next change', async () => {
+    await start();
+    await tenWrites();
+    const head = await engine.log.head('d');
+    const events = await resumedThenLive(server.docUrl('d', 'events'), { 'last-event-id': String(head) });
+    expect(events.map((event) => [event.type, seqOfEvent(event)])).toEqual([
+      [EventType.STATE_DELTA, head + 1],
+    ]);
+  });
+
   it('refuses a resume point that is not a seq with 400 INVALID_VALUE', async () => {
     await start();
     for (const [query, headers] of [
