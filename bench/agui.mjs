@@ -629,6 +629,8 @@ class Delivery {
 }
 
 const SNAPSHOT_PREFIX = 'data: {"type":"STATE_SNAPSHOT"';
+/** The first bytes kept to check the first event: room for an `id: <seq>` line before the prefix. */
+const HEAD_BYTES = SNAPSHOT_PREFIX.length + 24;
 
 /**
  * A raw SSE subscriber on `node:http`: splits the stream at blank lines, takes the first event
@@ -683,8 +685,8 @@ class SseSubscriber {
 
   #take(chunk, at) {
     if (!this.#snapshot) {
-      if (this.#head.length < SNAPSHOT_PREFIX.length) {
-        this.#head += chunk.toString('latin1', 0, SNAPSHOT_PREFIX.length - this.#head.length);
+      if (this.#head.length < HEAD_BYTES) {
+        this.#head += chunk.toString('latin1', 0, HEAD_BYTES - this.#head.length);
       }
       // JSON never holds a raw "\n\n": the first blank line ends the snapshot.
       const joined = this.#newline && chunk[0] === 0x0a;
@@ -694,7 +696,11 @@ class SseSubscriber {
         return;
       }
       this.#snapshot = true;
-      if (this.#head === SNAPSHOT_PREFIX) this.#ready.resolve();
+      // ystate sends each state event after its `id: <seq>` line.
+      const head = this.#head.startsWith('id: ')
+        ? this.#head.slice(this.#head.indexOf('\n') + 1)
+        : this.#head;
+      if (head.startsWith(SNAPSHOT_PREFIX)) this.#ready.resolve();
       else this.#ready.reject(new Error(`the stream did not start with a STATE_SNAPSHOT: ${this.#head}`));
       chunk = chunk.subarray(joined ? 1 : end + 2);
     }
@@ -713,8 +719,10 @@ class SseSubscriber {
     }
   }
 
-  #event(event, at) {
-    if (event.startsWith(':')) return; // a keep-alive comment
+  #event(frame, at) {
+    if (frame.startsWith(':')) return; // a keep-alive comment
+    // State events come after their `id: <seq>` line (the resume point); the markers are in `data:`.
+    const event = frame.startsWith('id: ') ? frame.slice(frame.indexOf('\n') + 1) : frame;
     if (event.startsWith('data: {"type":"STATE_DELTA"')) {
       if (this.deltas++ === 0) this.#firstDelta();
       for (const [, n] of event.matchAll(/~M(\d+)~/g)) {

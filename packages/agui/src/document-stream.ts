@@ -63,6 +63,8 @@ export class DocumentStream implements FeedSubscriber {
   private readonly onAbort = () => this.close();
   /** While a resume reads the log: the live batches' events (undefined: none), in order. */
   private held: { event: BaseEvent | undefined; seq: number }[] | undefined;
+  /** More live batches arrived while resuming than the queue may hold. */
+  private heldOverflow = false;
   private readonly signal: AbortSignal | undefined;
 
   private readonly feed: DocumentFeed;
@@ -162,7 +164,10 @@ export class DocumentStream implements FeedSubscriber {
     if (this.ended) return;
     if (this.held !== undefined) {
       // Resuming: the event is made now (a snapshot must be of the state at this batch), sent later.
-      this.held.push({ event: this.behind ? undefined : this.view.eventFor(batch), seq: batch.seq });
+      // More than the queue may hold: the resume ends with a snapshot instead (see `resumed`).
+      if (this.held.length >= this.maxQueue) this.heldOverflow = true;
+      if (this.heldOverflow) this.held.length = 0;
+      else this.held.push({ event: this.view.eventFor(batch), seq: batch.seq });
       return;
     }
     if (this.behind) {
@@ -186,9 +191,12 @@ export class DocumentStream implements FeedSubscriber {
    * or, when that cannot be done, a snapshot of the state by then.
    */
   private resume(engine: Engine, since: number, seq: number): void {
-    if (since === seq) return;
+    if (since === seq) {
+      this.markQueued(seq);
+      return;
+    }
     if (since > seq) {
-      // The consumer has a state this node's feed has not reached: start from what it has.
+      // The consumer has a state this node's feed has not reached: a snapshot of what this node has.
       this.fallBehind();
       return;
     }
@@ -204,7 +212,7 @@ export class DocumentStream implements FeedSubscriber {
     const held = this.held ?? [];
     this.held = undefined;
     if (this.ended) return;
-    const event = ops === undefined ? 'snapshot' : this.view.resumeEvent(ops, seq);
+    const event = ops === undefined || this.heldOverflow ? 'snapshot' : this.view.resumeEvent(ops, seq);
     if (event === 'snapshot') {
       this.fallBehind();
       return;

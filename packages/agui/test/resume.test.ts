@@ -1,6 +1,6 @@
-import { HttpAgent } from '@ag-ui/client';
+import { HttpAgent, runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
 import { type BaseEvent, EventType } from '@ag-ui/core';
-import { Engine, type Json, MemoryUpdateLog } from '@ystate/core';
+import { buildCheckpoint, Engine, type Json, MemoryUpdateLog } from '@ystate/core';
 import fastJsonPatch from 'fast-json-patch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aguiRoutes } from '../src/index.js';
@@ -55,6 +55,16 @@ async function resumedThenLive(url: string, headers: Record<string, string>): Pr
     tx.set('/other', 'live');
   });
   return readSse(response, (event) => seqOfEvent(event) >= seq);
+}
+
+/** What retention (`ystate compact --retain N`) does: a checkpoint where the kept history starts, then a prune. */
+async function retainOnly(engine: Engine, docId: string, entries: number): Promise<void> {
+  const head = await engine.log.head(docId);
+  const start = head - entries;
+  await engine.log.storeCheckpoint(docId, await buildCheckpoint(engine.log, docId, start, 'test'));
+  await engine.log.prune(docId, start + 1);
+  expect(await engine.log.read(docId, { from: 1, to: start })).toEqual([]);
+  expect((await engine.log.latestCheckpoint(docId, start - 1))?.seq).toBeUndefined();
 }
 
 function apply(state: Json, event: BaseEvent): Json {
@@ -118,25 +128,41 @@ describe('resuming a stream from the seq a client has', () => {
   });
 
   it('answers a snapshot when the history since then is no longer retained', async () => {
-    await start({
-      log: new MemoryUpdateLog(),
-      nodeId: 'n',
-      idleTimeoutMs: 60_000,
-      checkpointEvery: { entries: 5, bytes: 1, sizeFraction: 0 },
-      retainEntries: 2,
-    });
+    await start();
     await tenWrites();
     for (let i = 0; i < 30; i++) await engine.write('d', (tx) => tx.set('/meta/n', i));
     await engine.flush();
     const head = await engine.log.head('d');
-    const [first] = await engine.log.read('d', { from: 1, to: 1 });
-    expect(first).toBeUndefined(); // pruned
+    await retainOnly(engine, 'd', 2);
     const [event] = await eventsUntil(server.docUrl('d', 'events'), { 'last-event-id': '1' }, head);
     expect(event?.type).toBe(EventType.STATE_SNAPSHOT);
     expect(seqOfEvent(event as BaseEvent)).toBe(head);
     expect((event as unknown as { snapshot: Json }).snapshot).toEqual(
       (await engine.stateAt('d', { seq: head })).json,
     );
+  });
+
+  it('answers a snapshot to a client ahead of this node (it came from another node)', async () => {
+    await start();
+    await tenWrites();
+    const head = await engine.log.head('d');
+    const [event] = await eventsUntil(
+      server.docUrl('d', 'events'),
+      { 'last-event-id': String(head + 50) },
+      head,
+    );
+    expect(event?.type).toBe(EventType.STATE_SNAPSHOT);
+    expect(seqOfEvent(event as BaseEvent)).toBe(head);
+  });
+
+  it('sends nothing when the client is up to date, then the next change', async () => {
+    await start();
+    await tenWrites();
+    const head = await engine.log.head('d');
+    const events = await resumedThenLive(server.docUrl('d', 'events'), { 'last-event-id': String(head) });
+    expect(events.map((event) => [event.type, seqOfEvent(event)])).toEqual([
+      [EventType.STATE_DELTA, head + 1],
+    ]);
   });
 
   it('refuses a resume point that is not a seq with 400 INVALID_VALUE', async () => {
@@ -189,5 +215,38 @@ describe('resuming a stream from the seq a client has', () => {
     );
     expect(types).toEqual([EventType.RUN_STARTED, EventType.STATE_DELTA, EventType.RUN_FINISHED]);
     expect(agent.state).toEqual((await engine.stateAt('d', { seq: await engine.log.head('d') })).json);
+  });
+
+  it('GET /events read with @ag-ui/client’s own transport resumes with the Last-Event-ID header', async () => {
+    await start();
+    const seqs = await tenWrites();
+    const since = seqs[4] as number;
+    const controller = new AbortController();
+    const events: BaseEvent[] = [];
+    const head = seqs.at(-1) as number;
+    await new Promise<void>((resolve, reject) => {
+      const subscription = transformHttpEventStream(
+        runHttpRequest(() =>
+          fetch(server.docUrl('d', 'events'), {
+            headers: { 'Last-Event-ID': String(since) },
+            signal: controller.signal,
+          }),
+        ),
+      ).subscribe({
+        next: (event) => {
+          events.push(event);
+          if (seqOfEvent(event) >= head) {
+            subscription.unsubscribe();
+            controller.abort();
+            resolve();
+          }
+        },
+        error: reject,
+      });
+    });
+    expect(events.map((event) => event.type)).toEqual([EventType.STATE_DELTA]);
+    let state: Json = (await engine.stateAt('d', { seq: since })).json;
+    for (const event of events) state = apply(state, event);
+    expect(state).toEqual((await engine.stateAt('d', { seq: head })).json);
   });
 });

@@ -10,7 +10,7 @@ import {
   type StateChange,
   type YStateClientError,
 } from '../src/index.js';
-import { SECRET, startServer, type TestServer, token } from './harness.js';
+import { retainOnly, SECRET, startServer, type TestServer, token } from './harness.js';
 
 let server: TestServer;
 afterEach(async () => {
@@ -56,12 +56,10 @@ describe('reading', () => {
   });
 
   it('refusals carry the server code and status: PATH_NOT_FOUND, INVALID_POINTER, INVALID_VALUE, HISTORY_PRUNED', async () => {
-    server = await startServer({
-      engine: { checkpointEvery: { entries: 3, bytes: 1, sizeFraction: 0 }, retainEntries: 1 },
-    });
+    server = await startServer();
     const client = createClient({ url: server.url });
     for (let i = 0; i < 10; i++) await client.patch('d', [{ op: 'add', path: '/n', value: i }]);
-    await server.engine.flush();
+    await retainOnly(server.engine, 'd', 2);
     const missing = await refusal(client.get('d', { path: '/nothing' }));
     expect([missing.code, missing.status, missing.retryable]).toEqual(['PATH_NOT_FOUND', 404, false]);
     expect(await refusal(client.get('d', { path: 'no-slash' }))).toMatchObject({

@@ -6,7 +6,7 @@
 
 import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { aguiRoutes } from '@ystate/agui';
-import { Engine, type EngineOptions, MemoryUpdateLog } from '@ystate/core';
+import { buildCheckpoint, Engine, type EngineOptions, MemoryUpdateLog } from '@ystate/core';
 import { type ChangePayload, createServer, type ServerOptions } from '@ystate/server';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
@@ -153,4 +153,18 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * What retention does (`ystate compact --retain N`, or the engine's `retainEntries`, which runs in
+ * the background): a checkpoint where the kept history starts, then everything before it pruned.
+ * Returns the first seq whose history is gone.
+ */
+export async function retainOnly(engine: Engine, docId: string, entries: number): Promise<number> {
+  await engine.flush();
+  const head = await engine.log.head(docId);
+  const start = head - entries;
+  await engine.log.storeCheckpoint(docId, await buildCheckpoint(engine.log, docId, start, 'test'));
+  await engine.log.prune(docId, start + 1);
+  return start;
 }

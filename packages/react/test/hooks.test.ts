@@ -9,7 +9,7 @@
 import { Engine, MemoryUpdateLog } from '@ystate/core';
 import { createServer, type YStateServer } from '@ystate/server';
 import { pino } from 'pino';
-import { act, createElement, type ReactElement, useEffect } from 'react';
+import { act, createElement, type ReactElement, StrictMode, useEffect } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -51,16 +51,13 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 }
 
 /** Renders `element` inside a provider connected to the test server: one "page". */
-function page(element: ReactElement): void {
+function page(element: ReactElement, strict = false): void {
   const container = document.createElement('div');
   document.body.append(container);
   const root = createRoot(container);
   roots.push(root);
-  act(() =>
-    root.render(
-      createElement(YStateProvider, { url, WebSocketPolyfill: WebSocket, keepAliveMs: 0 }, element),
-    ),
-  );
+  const tree = createElement(YStateProvider, { url, WebSocketPolyfill: WebSocket, keepAliveMs: 0 }, element);
+  act(() => root.render(strict ? createElement(StrictMode, null, tree) : tree));
 }
 
 /** A component that hands its hook's result out and counts its renders. */
@@ -101,6 +98,22 @@ describe('useYState', () => {
       );
     } finally {
       engine.release('d');
+    }
+  });
+
+  it('works under StrictMode (effects mounted twice) and follows writes from the server’s side', async () => {
+    const view = probe(() => useYState<number>('strict', '/n'));
+    const status = probe(() => useConnectionStatus('strict'));
+    page(createElement('div', null, view.element, status.element), true);
+    await until(() => status.current?.synced === true, 'sync');
+    await engine.write('strict', (tx) => tx.set('/n', 7));
+    await until(() => view.current?.value === 7, 'the server-side write');
+    act(() => view.current?.set(8));
+    const doc = await engine.open('strict');
+    try {
+      await until(() => doc.get('/n') === 8, 'the page write on the server');
+    } finally {
+      engine.release('strict');
     }
   });
 
