@@ -34,8 +34,8 @@ Commands:
   compact   store a checkpoint at the head now, and optionally prune old entries
   migrate   import y-redis 1.x documents
 
-Every command takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
-FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
+Every command takes the store options of serve (--data DIR, --redis URL, --redis-cluster URLS,
+--postgres URL, --config FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:
   -h, --help     print this help
