@@ -48,8 +48,8 @@ Commands:
   versions  list a document's named versions, or name one
   token     mint a JWT for a server started with --auth-secret
 
-Every command but salvage and token takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
-FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
+Every command but salvage and token takes the store options of serve (--data DIR, --redis URL,
+--redis-cluster URLS, --postgres URL, --config FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:
   -h, --help     print this help

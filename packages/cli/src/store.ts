@@ -6,6 +6,7 @@
  */
 
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
 import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
@@ -145,6 +146,13 @@ export async function connectRedis(
       else logger.warn({ err: error, context }, 'redis error');
     },
   });
+  // A cluster's own error says only that no node answered; a node's says why (a TLS failure…),
+  // unless it is ioredis's generic "Connection is closed." that follows the real one.
+  let nodeError: unknown;
+  const onNodeError = (error: unknown) => {
+    if (nodeError === undefined || isClosedError(nodeError)) nodeError = error;
+  };
+  store.redis.on('node error', onNodeError);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -162,13 +170,18 @@ export async function connectRedis(
     // `quit` would wait in ioredis' offline queue through every retry: drop the connection now.
     store.redis.disconnect();
     void store.close().catch(() => undefined);
+    // ioredis's cluster client does not report a seed's TLS failure (only "Connection is
+    // closed."): try the first seed's handshake alone to say what went wrong.
+    if (typeof target !== 'string' && (nodeError === undefined || isClosedError(nodeError)))
+      nodeError = (await probeSeed(target.cluster)) ?? nodeError;
     throw new YStateError({
       code: ErrorCode.LOG_UNAVAILABLE,
-      message: `cannot reach ${shown}: ${reasonOf(error)}`,
+      message: `cannot reach ${shown}: ${reasonOf(error, nodeError)}`,
       cause: error,
     });
   } finally {
     clearTimeout(timer);
+    store.redis.off('node error', onNodeError);
   }
   failStart = undefined;
   return store;
@@ -218,13 +231,43 @@ async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
 
 /**
  * Why a connection failed. A cluster that answers nothing fails as ioredis's "Failed to refresh
- * slots cache"; the cause the operator needs (NOAUTH, ECONNREFUSED, a TLS error) is its last
- * node's error.
+ * slots cache"; the cause the operator needs (NOAUTH, ECONNREFUSED, a TLS error) is the first
+ * error a node reported, else the last node's error ioredis attached.
  */
-function reasonOf(error: unknown): string {
+function reasonOf(error: unknown, nodeError?: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const last = (error as Error & { lastNodeError?: unknown }).lastNodeError;
-  return last instanceof Error ? `${error.message.replace(/\.$/, '')} (${last.message})` : error.message;
+  const cause = nodeError instanceof Error ? nodeError : last;
+  if (!(cause instanceof Error) || cause === error) return error.message;
+  return `${error.message.replace(/\.$/, '')} (${cause.message})`;
+}
+
+/**
+ * The TLS handshake error of the first seed, if it is a `rediss://` seed and the handshake fails
+ * (an untrusted or mismatched certificate): what ioredis's cluster client leaves out.
+ */
+async function probeSeed(seeds: readonly string[]): Promise<Error | undefined> {
+  const [seed] = clusterConfigOf(seeds.slice(0, 1)).nodes as { host: string; port: number }[];
+  if (seed === undefined || !seeds[0]?.startsWith('rediss:')) return undefined;
+  const { connect } = await import('node:tls');
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: seed.host,
+      port: seed.port,
+      servername: isIP(seed.host) ? '' : seed.host,
+    });
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error) => resolve(error));
+    socket.once('close', () => resolve(undefined));
+  });
+}
+
+function isClosedError(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Connection is closed.';
 }
 
 /** The URL without its password and query values (`?sslpassword=`), for logs. */

@@ -83,6 +83,23 @@ function holds(client: Client, expected: ReadonlyMap<string, unknown>, what: str
   );
 }
 
+/** Runs `fn`; when it fails, adds what the nodes logged at warn and above to the error. */
+async function withLogs(nodes: readonly ServeProcess[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    const logs = nodes.map((node, i) =>
+      node.records
+        .filter((record) => record.level >= 40)
+        .map((record) => `node ${i}: ${JSON.stringify(record)}`)
+        .join('\n'),
+    );
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs.join('\n')}`, {
+      cause: error,
+    });
+  }
+}
+
 /** The master that holds `docId`'s slot now. */
 async function masterOf(masters: readonly RedisServer[], docId: string): Promise<RedisServer> {
   const slot = keySlot(documentKeys(DEFAULT_PREFIX, docId).log);
@@ -153,12 +170,17 @@ describe('ystate serve --redis-cluster', () => {
       for (let i = 0; i < 3; i++) await editRound();
     })();
     const promoted = await cluster().failover(failing);
-    await editing;
-    await editRound();
+    await withLogs([a, b], async () => {
+      await editing;
+      await editRound();
+    });
     expect(await cluster().masters()).toContain(promoted);
     expect(await cluster().masters()).not.toContain(failing);
     expect(await masterOf(await cluster().masters(), first as string)).toBe(promoted);
     expect(onFailing.length).toBeGreaterThan(0);
+    // The failover is invisible to clients: no node closed a connection over it (an append that
+    // met MOVED is sent again; subscriptions Redis dropped are made again where they belong).
+    expect([...a.logged('closing:'), ...b.logged('closing:')]).toEqual([]);
 
     // Every acknowledged edit is on both nodes...
     for (const { docId } of pairs) {
@@ -248,5 +270,35 @@ describe('ystate serve --redis-cluster on a cluster that requires a password', (
       /cannot reach the Redis Cluster at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*WRONGPASS/,
     );
     expect(wrong.stderr + wrong.stdout).not.toContain('wrong@');
+  });
+});
+
+describe('ystate serve --redis-cluster rediss://… on a cluster that speaks only TLS', () => {
+  const tlsCluster = useRedisCluster(3, { tls: true });
+
+  it('connects to every master over TLS, trusting the CA the operator gives Node', async () => {
+    const cwd = (await tempDir()).path;
+    const [seed] = tlsCluster().nodes;
+    const url = seed?.url ?? '';
+    expect(url).toMatch(/^rediss:\/\//);
+    const caFile = seed?.tls?.caFile ?? '';
+    const server = await serve(['--redis-cluster', url], cwd, { NODE_EXTRA_CA_CERTS: caFile });
+    for (let i = 0; i < 9; i++) expect(await patch(server.url, `tls/${i}`, 'n', i)).toBe(true);
+    expect(await stateOf(server.url, 'tls/5')).toEqual({ n: 5 });
+    expect(server.logged('store:')[0]?.store).toBe(`redis cluster at ${url}`);
+    await server.stop();
+
+    // A certificate Node does not trust: the start fails with the TLS error, exit 1.
+    const untrusted = await runCli(['serve', '--port', '0', '--redis-cluster', url], { cwd });
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/cannot reach the Redis Cluster at rediss:.*certificate/);
+    // redis:// to a TLS-only cluster is refused too (no plain port answers).
+    const plain = await runCli(
+      ['serve', '--port', '0', '--redis-cluster', url.replace('rediss:', 'redis:')],
+      {
+        cwd,
+      },
+    );
+    expect(plain.code).toBe(1);
   });
 });

@@ -91,6 +91,36 @@ export async function scanKeys(redis: Redis | Cluster, pattern: string): Promise
   return keys;
 }
 
+/**
+ * Replies that mean a cluster did not run a command: its slot has moved (`MOVED`, `ASK`: after a
+ * failover or during a reshard) or the cluster is briefly unable to serve it (`TRYAGAIN`,
+ * `CLUSTERDOWN`: while a replica is being promoted).
+ */
+const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** How long `retryNotRun` keeps trying: long enough for an automatic failover to finish. */
+const NOT_RUN_RETRY_MS = 10_000;
+
+/**
+ * Runs `call`, and on a cluster runs it again while it fails with a reply that says it did not
+ * run (see `NOT_RUN`), refreshing the slot map in between, for up to 10 s. ioredis follows such
+ * redirections itself for a lone command, but not inside an auto-pipelined batch that also
+ * holds commands that succeeded, which is how an append or a read fails during a failover.
+ */
+export async function retryNotRun<T>(redis: Redis | Cluster, call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + NOT_RUN_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isCluster(redis) || !NOT_RUN.test((error as Error)?.message ?? '') || Date.now() > deadline)
+        throw error;
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(25 * attempt, 250)));
+    }
+  }
+}
+
 /** The `host:port` key ioredis gives a cluster node. */
 export function nodeKeyOf(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;

@@ -17,7 +17,7 @@ import {
   YStateError,
 } from '@ystate/core';
 import type { Cluster, Redis } from 'ioredis';
-import { isCluster, scanKeys } from './connection.js';
+import { isCluster, retryNotRun, scanKeys } from './connection.js';
 import {
   checkEntry,
   decodeFrame,
@@ -216,7 +216,9 @@ export class RedisUpdateLog implements UpdateLog {
     };
     let sent: Promise<number>;
     try {
-      sent = this.commands.ystateAppend(keys.log, keys.base, this.publishCommand, keys.channel, ...frames);
+      sent = retryNotRun(this.redis, () =>
+        this.commands.ystateAppend(keys.log, keys.base, this.publishCommand, keys.channel, ...frames),
+      );
     } catch (cause) {
       // Not expected from ioredis, but no caller may be left waiting.
       sent = Promise.reject(cause);
@@ -259,7 +261,9 @@ export class RedisUpdateLog implements UpdateLog {
         const last = Math.min(to, next + this.pageSize - 1);
         let reply: [number, number, Buffer[]];
         try {
-          reply = await this.commands.ystateReadBuffer(keys.log, keys.base, String(next), String(last));
+          reply = await retryNotRun(this.redis, () =>
+            this.commands.ystateReadBuffer(keys.log, keys.base, String(next), String(last)),
+          );
         } catch (cause) {
           throw unavailable(cause, `reading "${docId}"`);
         }
@@ -284,7 +288,7 @@ export class RedisUpdateLog implements UpdateLog {
     checkDocId(docId);
     const keys = documentKeys(this.prefix, docId);
     try {
-      return await this.commands.ystateHead(keys.log, keys.base);
+      return await retryNotRun(this.redis, () => this.commands.ystateHead(keys.log, keys.base));
     } catch (cause) {
       throw unavailable(cause, `reading the head of "${docId}"`);
     }

@@ -111,11 +111,19 @@ interface Shard {
 /**
  * SSUBSCRIBE on a cluster: one connection per master, each carrying the channels whose slot that
  * master owns. After a connection comes back, or the slot map changes, channels are subscribed
- * where they now belong, then `reconnected` is reported.
+ * where they now belong, then `reconnected` is reported. When Redis itself drops a shard's
+ * subscriptions (it sends an unrequested SUNSUBSCRIBE when a slot stops being the node's: a
+ * failover made it a replica, or a reshard moved the slot), that shard's connection is replaced
+ * and its channels subscribed again where the refreshed slot map says they belong.
  */
 export class ShardedSubscriber implements Subscriber {
   private readonly shards = new Map<string, Shard>();
   private readonly owners = new Map<string, string>();
+  /** Shards whose subscriptions Redis dropped, waiting to be replaced. */
+  private readonly dropped = new Set<Shard>();
+  /** Channels of dropped shards not subscribed again yet (an unsubscribe meanwhile removes one). */
+  private readonly moving = new Set<string>();
+  private replacing: Promise<void> | undefined;
   private closed = false;
   private readonly onRefresh = () => {
     void this.rebalance();
@@ -134,6 +142,7 @@ export class ShardedSubscriber implements Subscriber {
   }
 
   async unsubscribe(channel: string): Promise<void> {
+    this.moving.delete(channel);
     const key = this.owners.get(channel);
     this.owners.delete(channel);
     const shard = key === undefined ? undefined : this.shards.get(key);
@@ -192,9 +201,71 @@ export class ShardedSubscriber implements Subscriber {
       }
       void this.resubscribe(shard);
     });
-    connection.on('error', (error: unknown) => this.events.error(error, `sharded subscriber ${key}`));
+    connection.on('error', (error: unknown) => {
+      // ioredis does not expect an unrequested SUNSUBSCRIBE and reports it as a "Command queue
+      // state error" whose last reply is the sunsubscribe: Redis dropped this shard's channels.
+      if (error instanceof Error && /Last reply: sunsubscribe,/.test(error.message)) this.drop(shard);
+      else this.events.error(error, `sharded subscriber ${key}`);
+    });
     this.shards.set(key, shard);
     return shard;
+  }
+
+  /** Redis dropped `shard`'s subscriptions: replace it once the burst of its SUNSUBSCRIBEs is over. */
+  private drop(shard: Shard): void {
+    if (this.closed || this.shards.get(shard.key) !== shard) return;
+    this.dropped.add(shard);
+    this.replacing ??= new Promise<void>((resolve) => setTimeout(resolve, 20))
+      .then(() => this.replaceDropped())
+      .finally(() => {
+        this.replacing = undefined;
+      });
+  }
+
+  /**
+   * Closes the dropped shards' connections (ioredis's idea of their state is wrong now), refreshes
+   * the slot map, subscribes their channels where they now belong (retrying while the cluster
+   * settles, up to 10 s), then reports a reconnect so that the engines catch up from the log.
+   */
+  private async replaceDropped(): Promise<void> {
+    const channels: string[] = [];
+    for (const shard of this.dropped) {
+      this.shards.delete(shard.key);
+      shard.connection.disconnect();
+      for (const channel of shard.channels) {
+        if (this.owners.get(channel) === shard.key) this.owners.delete(channel);
+        channels.push(channel);
+        this.moving.add(channel);
+      }
+    }
+    this.dropped.clear();
+    const deadline = Date.now() + 10_000;
+    let pending = channels;
+    for (let attempt = 1; pending.length > 0 && !this.closed; attempt++) {
+      await new Promise<void>((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
+      const failed: string[] = [];
+      let lastError: unknown;
+      await Promise.all(
+        pending.map(async (channel) => {
+          if (!this.moving.has(channel)) return;
+          try {
+            await this.subscribeAt(channel, this.ownerOf(channel));
+            this.moving.delete(channel);
+          } catch (error) {
+            failed.push(channel);
+            lastError = error;
+          }
+        }),
+      );
+      pending = failed;
+      if (pending.length > 0 && Date.now() > deadline) {
+        this.events.error(lastError, `subscribing ${pending.length} channels again after Redis dropped them`);
+        return;
+      }
+      if (pending.length > 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+    }
+    if (!this.closed) this.events.reconnected();
   }
 
   /** A shard's connection came back: subscribe its channels again, where they now belong. */

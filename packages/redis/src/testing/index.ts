@@ -8,3 +8,5 @@
 export { useRedisCluster, useRedisServer } from './hooks.js';
 export type { RedisClusterHandle, RedisClusterOptions, RedisServerOptions } from './redis-server.js';
 export { RedisServer, startCluster, startRedisServer } from './redis-server.js';
+export type { TlsFiles } from './tls.js';
+export { createTestCertificates } from './tls.js';

@@ -8,10 +8,13 @@
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
+import { createTestCertificates, type TlsFiles } from './tls.js';
 
 export interface RedisServerOptions {
   /** Keep an append-only file fsynced on every write (`appendonly yes`, `appendfsync always`). */
@@ -23,6 +26,12 @@ export interface RedisServerOptions {
    * own `redis-cli` and PING authenticate with it.
    */
   password?: string;
+  /**
+   * Speak TLS only (`--port 0 --tls-port`, and the cluster bus and replication over TLS too):
+   * `true` makes a CA and a certificate in the server's dir, or give the files. Its `url` is then
+   * `rediss://`, and clients must trust `tls.caFile`.
+   */
+  tls?: boolean | TlsFiles;
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '64mb']`. */
   args?: readonly string[];
   /** The `redis-server` binary (default: `$REDIS_SERVER_BIN` or `redis-server` on the PATH). */
@@ -38,6 +47,8 @@ let exitHookInstalled = false;
 /** A `redis-server` process on 127.0.0.1 with its own temp dir. */
 export class RedisServer {
   readonly host = HOST;
+  /** The TLS files, when it speaks TLS. */
+  tls: TlsFiles | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
@@ -67,10 +78,13 @@ export class RedisServer {
     throw lastError;
   }
 
-  /** `redis://127.0.0.1:PORT`, or `redis://:PASSWORD@127.0.0.1:PORT` when it requires one. */
+  /**
+   * `redis://127.0.0.1:PORT`, with `:PASSWORD@` when it requires one, and `rediss://` when it
+   * speaks TLS.
+   */
   get url(): string {
     const auth = this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
-    return `redis://${auth}${HOST}:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://${auth}${HOST}:${this.port}`;
   }
 
   /** The process id while it runs (to read its CPU from /proc, say). */
@@ -105,13 +119,20 @@ export class RedisServer {
 
   /** Sends one command with `redis-cli` and returns its output (for test setup and fault injection). */
   cli(...args: string[]): Promise<string> {
-    return redisCli(['-h', HOST, '-p', String(this.port), ...args], this.options.password);
+    return redisCli(['-h', HOST, '-p', String(this.port), ...args], this.clientAuth());
+  }
+
+  /** How the harness's own clients authenticate and trust this server. */
+  private clientAuth(): ClientAuth {
+    return { password: this.options.password, caFile: this.tls?.caFile };
   }
 
   private async launch(): Promise<void> {
+    if (this.options.tls === true) this.tls ??= await createTestCertificates(this.dir);
+    else if (this.options.tls) this.tls = this.options.tls;
     const args = [
       '--port',
-      String(this.port),
+      this.tls ? '0' : String(this.port),
       '--bind',
       HOST,
       '--dir',
@@ -128,6 +149,12 @@ export class RedisServer {
     if (this.options.appendOnly) args.push('--appendfsync', 'always');
     if (this.options.password !== undefined)
       args.push('--requirepass', this.options.password, '--masterauth', this.options.password);
+    if (this.tls) {
+      args.push('--tls-port', String(this.port), '--tls-auth-clients', 'no');
+      args.push('--tls-cert-file', this.tls.certFile, '--tls-key-file', this.tls.keyFile);
+      args.push('--tls-ca-cert-file', this.tls.caFile, '--tls-replication', 'yes');
+      if (this.options.clusterEnabled) args.push('--tls-cluster', 'yes');
+    }
     if (this.options.clusterEnabled) {
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'));
       args.push('--cluster-node-timeout', '2000');
@@ -146,7 +173,7 @@ export class RedisServer {
       });
     });
     await waitForReady(child, this.options.startTimeoutMs ?? 20_000);
-    await ping(this.port, this.options.password);
+    await ping(this.port, this.clientAuth());
   }
 }
 
@@ -185,8 +212,12 @@ export async function startCluster(
 ): Promise<RedisClusterHandle> {
   const { replicas = 0, ...serverOptions } = options;
   const nodes: RedisServer[] = [];
+  // One CA for the whole cluster: the nodes verify each other on the cluster bus.
+  const tlsDir = options.tls === true ? await mkdtemp(join(tmpdir(), 'ystate-redis-tls-')) : undefined;
+  if (tlsDir !== undefined) serverOptions.tls = await createTestCertificates(tlsDir);
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
+    if (tlsDir !== undefined) await rm(tlsDir, { recursive: true, force: true });
   };
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   try {
@@ -195,7 +226,7 @@ export async function startCluster(
     const addresses = nodes.map((node) => `${HOST}:${node.port}`);
     await redisCli(
       ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
-      options.password,
+      { password: options.password, caFile: nodes[0]?.tls?.caFile },
     );
     await waitForCluster(nodes, timeoutMs, (infos) =>
       infos.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info)),
@@ -278,12 +309,19 @@ async function waitForCluster(
   }
 }
 
-function redisCli(args: readonly string[], password?: string): Promise<string> {
+/** What the harness's clients need to talk to a server: its password, the CA its TLS certificate chains to. */
+interface ClientAuth {
+  readonly password?: string | undefined;
+  readonly caFile?: string | undefined;
+}
+
+function redisCli(args: readonly string[], auth: ClientAuth = {}): Promise<string> {
   const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
   // REDISCLI_AUTH rather than -a: no warning on stderr, no password in the process list.
-  const env = password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password };
+  const env = auth.password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: auth.password };
+  const tls = auth.caFile === undefined ? [] : ['--tls', '--cacert', auth.caFile];
   return new Promise((resolve, reject) => {
-    execFile(binary, [...args], { timeout: 30_000, env }, (error, stdout, stderr) => {
+    execFile(binary, [...tls, ...args], { timeout: 30_000, env }, (error, stdout, stderr) => {
       if (error) reject(new Error(`redis-cli ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
@@ -329,12 +367,16 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
 }
 
 /** One RESP PING over a fresh socket (after an AUTH when a password is given): resolves on `+PONG`. */
-function ping(port: number, password?: string): Promise<void> {
+function ping(port: number, { password, caFile }: ClientAuth): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: HOST, port });
+    const socket =
+      caFile === undefined
+        ? createConnection({ host: HOST, port })
+        : connectTls({ host: HOST, port, ca: readFileSync(caFile) });
+    const ready = caFile === undefined ? 'connect' : 'secureConnect';
     let reply = '';
     socket.setTimeout(5_000, () => socket.destroy(new Error('PING timed out')));
-    socket.on('connect', () => {
+    socket.on(ready, () => {
       if (password !== undefined) socket.write(`AUTH ${JSON.stringify(password)}\r\n`);
       socket.write('PING\r\n');
     });
