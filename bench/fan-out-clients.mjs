@@ -10,13 +10,15 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { benchDir, runInChild } from './harness.mjs';
 import { freePort, processUsage, startServer } from './servers.mjs';
-import { SyncClient } from './sync-client.mjs';
+import { MarkerWriter, SyncClient } from './sync-client.mjs';
 
 /**
- * Opens a client per spec (`{ docId, doc?, onMarker? }`) against `server` (`{ url, dialect }`),
+ * Opens a client per spec (`{ docId, doc?, onMarker?, server? }`) against `server` (`{ url,
+ * dialect }`, or the spec's own `server`, for clients spread over several nodes),
  * `batch` at a time: the next batch starts once every client of this one has synced, so neither
  * the server's accept backlog nor the generator's pending handshakes pile up. Resolves with the
  * clients in spec order; rejects (after terminating every client it opened) when one fails.
@@ -26,7 +28,7 @@ export async function openClients(server, specs, { batch = 500 } = {}) {
   try {
     for (let i = 0; i < specs.length; i += batch) {
       const wave = specs.slice(i, i + batch).map((spec) => {
-        const client = new SyncClient(server, spec.docId, { doc: spec.doc });
+        const client = new SyncClient(spec.server ?? server, spec.docId, { doc: spec.doc });
         if (spec.onMarker) client.onMarker = spec.onMarker;
         return client;
       });
@@ -202,8 +204,13 @@ function nearestRank(sorted, p) {
  * longest event-loop block (`monitorEventLoopDelay`, 1 ms resolution) and its garbage-collection
  * pauses (to tell its own pauses from being descheduled by other processes). A blocked generator
  * stamps arrivals late, which inflates the latencies it reports. `stop()` returns the numbers.
+ * With several server processes (`pid` an array: the nodes of a multi-node run) the server's CPU
+ * is their sum, and `serverCpuPctEach` has each; `others` (`{ redis: [pid, …] }`) adds
+ * `<name>CpuPct` (the sum) and `<name>CpuPctEach` for other processes, such as Redis servers.
  */
-export function startMeters(pid) {
+export function startMeters(pid, others = {}) {
+  const pids = [pid].flat();
+  const cpuOf = (list) => list.map((each) => processUsage(each).cpuSeconds);
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   // Garbage-collection pauses, to tell the generator's own pauses from being descheduled.
@@ -216,7 +223,8 @@ export function startMeters(pid) {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  const serverBefore = processUsage(pid).cpuSeconds;
+  const serverBefore = cpuOf(pids);
+  const othersBefore = Object.fromEntries(Object.entries(others).map(([name, list]) => [name, cpuOf(list)]));
   const cpuBefore = process.cpuUsage();
   const eluBefore = performance.eventLoopUtilization();
   const start = performance.now();
@@ -228,9 +236,21 @@ export function startMeters(pid) {
       const elu = performance.eventLoopUtilization(eluBefore);
       delay.disable();
       observer.disconnect();
-      const serverCpuSeconds = processUsage(pid).cpuSeconds - serverBefore;
+      const pctEach = (list, before) =>
+        cpuOf(list).map((seconds, i) => round((100 * (seconds - before[i])) / wallSeconds, 1));
+      const sum = (values) => values.reduce((total, value) => total + value, 0);
+      const serverEach = cpuOf(pids).map((seconds, i) => seconds - serverBefore[i]);
+      const serverCpuSeconds = sum(serverEach);
       const generatorCpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const extra = {};
+      if (pids.length > 1) extra.serverCpuPctEach = pctEach(pids, serverBefore);
+      for (const [name, list] of Object.entries(others)) {
+        const each = pctEach(list, othersBefore[name]);
+        extra[`${name}CpuPct`] = round(sum(each), 1);
+        extra[`${name}CpuPctEach`] = each;
+      }
       return {
+        ...extra,
         wallSeconds,
         serverCpuSeconds,
         serverCpuPct: (100 * serverCpuSeconds) / wallSeconds,
@@ -352,7 +372,13 @@ export async function finishFanOutSample({
 }) {
   const complete = await deliveries.settled(drainTimeoutMs);
   const cost = meters.stop(complete ? deliveries.lastArrival : performance.now());
-  const ystate = ystateMetrics ? ystateReport(scraped, await scrapeYstate(url)) : undefined;
+  // Several nodes (`url` and `scraped` arrays): one report per node.
+  const report = async (at, before) => ystateReport(before, await scrapeYstate(at));
+  const ystate = !ystateMetrics
+    ? undefined
+    : Array.isArray(url)
+      ? await Promise.all(url.map((at, i) => report(at, scraped[i])))
+      : await report(url, scraped);
   const summary = deliveries.summary();
   return {
     ...summary,
@@ -364,6 +390,107 @@ export async function finishFanOutSample({
     generatorRssMB: process.memoryUsage.rss() / 2 ** 20,
     ...(ystate ? { ystate } : {}),
   };
+}
+
+/**
+ * The fan-out-many load, in the generator process: `documents` × `clientsPerDocument` raw clients,
+ * each writing one marker update per second (the updates of a second spread evenly over it, one
+ * every 1000 / clients ms, documents interleaved, so a document's writers send 1000 /
+ * clientsPerDocument ms apart), each update to the other clients of its document. A warm-up of
+ * `warmupSeconds` first (not measured), then `seconds` measured; then the account of every
+ * delivery with the meters' costs (`finishFanOutSample`). `servers` are the nodes: client `slot`
+ * of every document connects to `servers[slot % servers.length]`, so with several nodes most
+ * deliveries cross from one node to another. `pids` are the nodes' processes (CPU), `others` more
+ * processes to meter (see `startMeters`).
+ */
+export async function runManyWriters({
+  servers,
+  pids,
+  others,
+  ystateMetrics,
+  documents,
+  clientsPerDocument,
+  seconds,
+  warmupSeconds,
+  padding,
+  batch,
+  drainTimeoutMs,
+}) {
+  const count = documents * clientsPerDocument;
+  const warmup = count * warmupSeconds;
+  const total = warmup + count * seconds;
+  const deliveries = new Deliveries({
+    markers: total,
+    receivers: clientsPerDocument - 1,
+    slots: clientsPerDocument,
+  });
+  // Client i is client (i div documents) of document (i mod documents): consecutive sends go to
+  // different documents, and the 10 clients of a document send 100 ms apart.
+  const writers = Array.from({ length: count }, (_, i) => {
+    const slot = Math.floor(i / documents);
+    const id = `d${i % documents}-c${slot}`;
+    return {
+      id,
+      slot,
+      docId: `doc-${i % documents}`,
+      server: servers[slot % servers.length],
+      markers: new MarkerWriter(id, { padding }),
+    };
+  });
+  const urls = servers.map((server) => server.url);
+  const scrape = () =>
+    servers.length === 1 ? scrapeYstate(urls[0]) : Promise.all(urls.map((url) => scrapeYstate(url)));
+  let clients = [];
+  try {
+    const connectStart = performance.now();
+    const specs = writers.map((w) => ({
+      docId: w.docId,
+      server: w.server,
+      onMarker: deliveries.receiver(w.slot, w.id),
+    }));
+    clients = await openClients(servers[0], specs, { batch });
+    const connectMs = performance.now() - connectStart;
+
+    const interval = 1000 / count;
+    let meters;
+    let scraped;
+    let lastSend = 0;
+    let lateSends = 0;
+    const start = performance.now() + 10;
+    for (let i = 0; i < total; ) {
+      if (i === warmup && meters === undefined) {
+        if (ystateMetrics) scraped = await scrape();
+        meters = startMeters(pids, others);
+      }
+      const wait = start + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      // Send every update that is due (a timer wakes at 1 ms granularity, or late), up to the
+      // end of the warm-up while the meters have not started.
+      const now = performance.now();
+      const end = meters === undefined ? warmup : total;
+      for (; i < end && start + i * interval <= now; i++) {
+        if (now - (start + i * interval) > 5) lateSends++;
+        const writer = writers[i % count];
+        const { marker, update } = writer.markers.next();
+        lastSend = performance.now();
+        deliveries.sent(marker, lastSend, i >= warmup);
+        clients[i % count].sendUpdate(update);
+      }
+    }
+    const sample = await finishFanOutSample({
+      deliveries,
+      meters,
+      scraped,
+      url: servers.length === 1 ? urls[0] : urls,
+      ystateMetrics,
+      lastSend,
+      drainTimeoutMs,
+    });
+    // lateSends: sends more than 5 ms behind their schedule (the generator was busy).
+    return { ...sample, lateSends, connectMs };
+  } finally {
+    await closeClients(clients);
+  }
 }
 
 /** What a sample's delivery account says, for the message of a run whose deliveries do not add up. */

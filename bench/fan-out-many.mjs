@@ -35,23 +35,10 @@
  * `--cpu-prof` into that directory.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedisServer } from '@ystate/redis/testing';
-import {
-  closeClients,
-  Deliveries,
-  fanOutMetrics,
-  finishFanOutSample,
-  openClients,
-  round,
-  runFanOutSample,
-  scrapeYstate,
-  serverVariants,
-  startMeters,
-} from './fan-out-clients.mjs';
+import { fanOutMetrics, round, runFanOutSample, runManyWriters, serverVariants } from './fan-out-clients.mjs';
 import { runScenario } from './harness.mjs';
 import { redisVersion } from './servers.mjs';
-import { MarkerWriter } from './sync-client.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
 const BATCH = 500;
@@ -142,82 +129,17 @@ async function setup(size) {
 }
 
 /** One sample in the generator process: open every client, send on schedule, wait, account. */
-async function child({
-  url,
-  dialect,
-  pid,
-  ystateMetrics,
-  documents,
-  clientsPerDocument,
-  seconds,
-  warmupSeconds,
-}) {
-  const server = { url, dialect };
-  const count = documents * clientsPerDocument;
-  const warmup = count * warmupSeconds;
-  const total = warmup + count * seconds;
-  const deliveries = new Deliveries({
-    markers: total,
-    receivers: clientsPerDocument - 1,
-    slots: clientsPerDocument,
+function child({ url, dialect, pid, ystateMetrics, documents, clientsPerDocument, seconds, warmupSeconds }) {
+  return runManyWriters({
+    servers: [{ url, dialect }],
+    pids: pid,
+    ystateMetrics,
+    documents,
+    clientsPerDocument,
+    seconds,
+    warmupSeconds,
+    padding: PADDING,
+    batch: BATCH,
+    drainTimeoutMs: DRAIN_TIMEOUT_MS,
   });
-  // Client i is client (i div documents) of document (i mod documents): consecutive sends go to
-  // different documents, and the 10 clients of a document send 100 ms apart.
-  const writers = Array.from({ length: count }, (_, i) => {
-    const slot = Math.floor(i / documents);
-    const id = `d${i % documents}-c${slot}`;
-    return {
-      id,
-      slot,
-      docId: `doc-${i % documents}`,
-      markers: new MarkerWriter(id, { padding: PADDING }),
-    };
-  });
-  let clients = [];
-  try {
-    const connectStart = performance.now();
-    const specs = writers.map((w) => ({ docId: w.docId, onMarker: deliveries.receiver(w.slot, w.id) }));
-    clients = await openClients(server, specs, { batch: BATCH });
-    const connectMs = performance.now() - connectStart;
-
-    const interval = 1000 / count;
-    let meters;
-    let scraped;
-    let lastSend = 0;
-    let lateSends = 0;
-    const start = performance.now() + 10;
-    for (let i = 0; i < total; ) {
-      if (i === warmup && meters === undefined) {
-        if (ystateMetrics) scraped = await scrapeYstate(url);
-        meters = startMeters(pid);
-      }
-      const wait = start + i * interval - performance.now();
-      if (wait > 0) await sleep(wait);
-      // Send every update that is due (a timer wakes at 1 ms granularity, or late), up to the
-      // end of the warm-up while the meters have not started.
-      const now = performance.now();
-      const end = meters === undefined ? warmup : total;
-      for (; i < end && start + i * interval <= now; i++) {
-        if (now - (start + i * interval) > 5) lateSends++;
-        const writer = writers[i % count];
-        const { marker, update } = writer.markers.next();
-        lastSend = performance.now();
-        deliveries.sent(marker, lastSend, i >= warmup);
-        clients[i % count].sendUpdate(update);
-      }
-    }
-    const sample = await finishFanOutSample({
-      deliveries,
-      meters,
-      scraped,
-      url,
-      ystateMetrics,
-      lastSend,
-      drainTimeoutMs: DRAIN_TIMEOUT_MS,
-    });
-    // lateSends: sends more than 5 ms behind their schedule (the generator was busy).
-    return { ...sample, lateSends, connectMs };
-  } finally {
-    await closeClients(clients);
-  }
 }

@@ -10,4 +10,5 @@ export const scenarios = [
   'large-state',
   'agui',
   'reconnect-storm',
+  'cluster-fan-out',
 ];

@@ -2,7 +2,7 @@
  * The servers the WebSocket scenarios measure, each started as its own process so that its CPU and
  * memory can be read apart from the load generator's:
  * - `ystate`: the real `ystate serve` (packages/cli/bin/ystate.js) with the embedded file store
- *   (its default: fsync on every append), or `--redis URL`;
+ *   (its default: fsync on every append), `--redis URL` or `--redis-cluster URLS`;
  * - `y-websocket`: the reference server of `y-websocket@2.1.0` (`bin/server.cjs`, documents in
  *   memory);
  * - `hocuspocus`: `@hocuspocus/server` 3.x, with `@hocuspocus/extension-redis` when given a Redis
@@ -49,9 +49,13 @@ export function freePort() {
 }
 
 /** How each kind is started, and the line that says it is listening. */
-function commandOf(kind, { port, redis, dataDir, args = [] }) {
+function commandOf(kind, { port, redis, redisCluster, dataDir, args = [] }) {
   if (kind === 'ystate') {
-    const store = redis ? ['--redis', redis] : ['--data', dataDir];
+    const store = redisCluster
+      ? ['--redis-cluster', redisCluster]
+      : redis
+        ? ['--redis', redis]
+        : ['--data', dataDir];
     return {
       args: [
         join(repoRoot, 'packages/cli/bin/ystate.js'),
@@ -90,7 +94,8 @@ function commandOf(kind, { port, redis, dataDir, args = [] }) {
 
 /**
  * A server process of `kind` on a free port. Options: `redis` (URL: ystate's store and bus,
- * Hocuspocus's Redis extension), `nodeArgs` (e.g. `['--max-old-space-size=4096']`), `args` (more
+ * Hocuspocus's Redis extension), `redisCluster` (seed URLs, comma-separated: ystate's
+ * `--redis-cluster`), `nodeArgs` (e.g. `['--max-old-space-size=4096']`), `args` (more
  * `ystate serve` flags, e.g. `['--fsync', 'interval']`).
  */
 export async function startServer(kind, options = {}) {
@@ -124,12 +129,13 @@ export class ServerProcess {
   /** Starts the process (on the same port and data directory after a stop); resolves once it listens. */
   async start() {
     this.port ??= await freePort();
-    if (this.kind === 'ystate' && !this.options.redis) {
+    if (this.kind === 'ystate' && !this.options.redis && !this.options.redisCluster) {
       this.dataDir ??= await mkdtemp(join(tmpdir(), 'ystate-bench-server-'));
     }
     const { args, env, ready } = commandOf(this.kind, {
       port: this.port,
       redis: this.options.redis,
+      redisCluster: this.options.redisCluster,
       dataDir: this.dataDir,
       args: this.options.args,
     });

@@ -6,6 +6,7 @@
  *  (b) no module imports its own package's barrel (`src/index`) or its own package name;
  *  (c) core stays browser-safe: no `node:` module, no bare package but `yjs` and `lib0/*`
  *      (the files behind core's Node-only subpath exports — codecs, archive, testing/ — are exempt);
+ *      @ystate/client imports nothing but its own modules;
  *  (d) every `@ystate/*` import is declared in the importing package's `dependencies`.
  * Prints `file:line message` per violation and exits 1 on any. Plain Node, no dependencies.
  */
@@ -25,6 +26,10 @@ const allowed = {
   server: ['core'],
   agui: ['core'],
   cli: ['core', 'file', 'redis', 'postgres', 'server', 'agui'],
+  // The HTTP client runs in browsers and imports nothing: no package of ours, no dependency.
+  client: [],
+  // React hooks run in browsers: core, and React / y-websocket / yjs (checked below).
+  react: ['core'],
 };
 
 /** Import specifier → the package directory it names, for our own packages. */
@@ -93,6 +98,14 @@ for (const dir of readdirSync(join(root, 'packages'), { withFileTypes: true })) 
         fail(
           '(c) core must stay browser-safe: only yjs and lib0/* (Node-only code goes behind a subpath export)',
         );
+      } else if (
+        dir.name === 'react' &&
+        !['react', 'y-websocket', 'yjs'].includes(specifier) &&
+        !specifier.startsWith('.')
+      ) {
+        fail('(c) @ystate/react imports only @ystate/core, react, y-websocket and yjs (it runs in browsers)');
+      } else if (dir.name === 'client' && !specifier.startsWith('.')) {
+        fail('(c) @ystate/client imports nothing but its own modules (it runs in browsers, dependency-free)');
       }
     }
   }

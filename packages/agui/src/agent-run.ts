@@ -15,6 +15,7 @@
 import { type AGUIEvent, EventType } from '@ag-ui/core';
 import { EventSchema } from '@ag-ui/core/schemas';
 import {
+  diffJson,
   type Engine,
   ErrorCode,
   type HistoricalState,
@@ -28,7 +29,6 @@ import {
 import * as Y from 'yjs';
 import { ChunkExpander } from './event-chunks.js';
 import { EventOrder, ProtocolViolation } from './event-order.js';
-import { diffJson } from './json-diff.js';
 
 /** The names of the lifecycle events a run records (`type: 'event'`, path `''`). */
 export const AguiLifecycle = {

@@ -4,10 +4,19 @@
  * STATE_SNAPSHOT replaces a delta when the subtree itself was replaced, removed or moved, when the
  * delta's JSON would be larger than the snapshot's, and when the consumer fell behind (its bounded
  * queue overflowed): the queue is dropped and the next event is a snapshot of the state by then.
+ *
+ * A stream may RESUME from a seq the consumer already has (`since`): instead of the snapshot it
+ * starts with one STATE_DELTA of everything the log holds after that seq (replayed from the log,
+ * rebased onto the subtree as live deltas are), then continues live. The live batches that arrive
+ * while the log is read are held and follow the replayed delta, so nothing is lost or repeated at
+ * the seam. When the log no longer holds that history (pruned), when the consumer claims a seq this
+ * node has not reached, or when the replayed delta would be larger than a snapshot or cannot be
+ * expressed for the subtree, the stream starts with a snapshot of the state now instead.
  */
 
 import { type BaseEvent, EventType } from '@ag-ui/core';
-import { type Engine, parsePointer } from '@ystate/core';
+import { type Engine, type PatchOperation, parsePointer } from '@ystate/core';
+import { coalescePatch } from './coalesce-patch.js';
 import {
   acquireFeed,
   type DocumentFeed,
@@ -32,7 +41,15 @@ export interface DocumentStreamOptions {
    * for consumers that serialise events and never modify them, such as the HTTP routes.
    */
   shareValues?: boolean;
+  /**
+   * Resume: the seq of the state the consumer already has (the `id` of the last event it took).
+   * The stream starts with the changes after it instead of a snapshot (see above).
+   */
+  since?: number;
 }
+
+/** A resume replays at most this many operations from the log; beyond, a snapshot is cheaper. */
+const MAX_RESUME_OPS = 10_000;
 
 export class DocumentStream implements FeedSubscriber {
   private readonly queue: BaseEvent[] = [];
@@ -44,6 +61,8 @@ export class DocumentStream implements FeedSubscriber {
   private queuedSeq = 0;
   private readonly seqWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly onAbort = () => this.close();
+  /** While a resume reads the log: the live batches' events (undefined: none), in order. */
+  private held: { event: BaseEvent | undefined; seq: number }[] | undefined;
   private readonly signal: AbortSignal | undefined;
 
   private readonly feed: DocumentFeed;
@@ -77,7 +96,9 @@ export class DocumentStream implements FeedSubscriber {
       return stream;
     }
     const seq = hold.feed.subscribe(stream);
-    if (!stream.ended) stream.enqueueSnapshot(seq);
+    if (stream.ended) return stream;
+    if (options.since === undefined) stream.enqueueSnapshot(seq);
+    else stream.resume(engine, options.since, seq);
     return stream;
   }
 
@@ -139,6 +160,11 @@ export class DocumentStream implements FeedSubscriber {
 
   onBatch(batch: FeedBatch): void {
     if (this.ended) return;
+    if (this.held !== undefined) {
+      // Resuming: the event is made now (a snapshot must be of the state at this batch), sent later.
+      this.held.push({ event: this.behind ? undefined : this.view.eventFor(batch), seq: batch.seq });
+      return;
+    }
     if (this.behind) {
       // Dropped already; the snapshot taken on the next read covers this batch.
       this.markQueued(batch.seq);
@@ -152,6 +178,54 @@ export class DocumentStream implements FeedSubscriber {
     // A snapshot makes whatever the consumer has not taken yet obsolete.
     if (event.type === EventType.STATE_SNAPSHOT) this.queue.length = 0;
     this.push(event, batch.seq);
+  }
+
+  /**
+   * Starts the stream at `since` (the consumer's seq) when the subscription started at `seq`: reads
+   * the log's changes in between while holding live batches, then queues them and the held ones;
+   * or, when that cannot be done, a snapshot of the state by then.
+   */
+  private resume(engine: Engine, since: number, seq: number): void {
+    if (since === seq) return;
+    if (since > seq) {
+      // The consumer has a state this node's feed has not reached: start from what it has.
+      this.fallBehind();
+      return;
+    }
+    this.held = [];
+    changesSince(engine, this.docId, since, seq).then(
+      (ops) => this.resumed(ops, seq),
+      () => this.resumed(undefined, seq),
+    );
+  }
+
+  /** The replayed operations (undefined: not available) arrived: queue them, then what was held. */
+  private resumed(ops: PatchOperation[] | undefined, seq: number): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.ended) return;
+    const event = ops === undefined ? 'snapshot' : this.view.resumeEvent(ops, seq);
+    if (event === 'snapshot') {
+      this.fallBehind();
+      return;
+    }
+    if (event === undefined) this.markQueued(seq);
+    else this.push(event, seq);
+    for (const entry of held) {
+      if (this.behind) break;
+      if (entry.event === undefined) this.markQueued(entry.seq);
+      else {
+        if (entry.event.type === EventType.STATE_SNAPSHOT) this.queue.length = 0;
+        this.push(entry.event, entry.seq);
+      }
+    }
+  }
+
+  /** The next event the consumer takes is a snapshot of the state by then. */
+  private fallBehind(): void {
+    this.queue.length = 0;
+    this.behind = true;
+    this.wake();
   }
 
   /** After falling behind: a snapshot of the state now (at a batch boundary), which later deltas apply to. */
@@ -199,4 +273,22 @@ export class DocumentStream implements FeedSubscriber {
   private wake(): void {
     for (const resolve of this.waiters.splice(0)) resolve();
   }
+}
+
+/**
+ * The operations that turn the document at `since` into the document at `to`, coalesced, read from
+ * the log; rejects when the log no longer holds them (HISTORY_PRUNED) or they are too many.
+ */
+async function changesSince(
+  engine: Engine,
+  docId: string,
+  since: number,
+  to: number,
+): Promise<PatchOperation[]> {
+  const ops: PatchOperation[] = [];
+  for await (const step of engine.replay(docId, { from: since + 1, to })) {
+    for (const op of step.patch) ops.push(op);
+    if (ops.length > MAX_RESUME_OPS) throw new Error('too many operations to replay');
+  }
+  return coalescePatch(ops);
 }

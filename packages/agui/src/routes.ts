@@ -6,7 +6,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { type BaseEvent, EventType, type RunAgentInput } from '@ag-ui/core';
-import type { Engine } from '@ystate/core';
+import { type Engine, ErrorCode, YStateError } from '@ystate/core';
 import { DocumentStream } from './document-stream.js';
 import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError } from './http.js';
 import { type AguiProxyOptions, aguiProxyRoute } from './proxy.js';
@@ -47,7 +47,11 @@ export function aguiRoutes(engine: Engine, options: AguiRoutesOptions = {}): Ext
   ];
 }
 
-/** `GET /api/docs/:docId/events[?path=/a/b]`: STATE_SNAPSHOT, then STATE_DELTAs, as `text/event-stream`. */
+/**
+ * `GET /api/docs/:docId/events[?path=/a/b][&since=SEQ]`: STATE_SNAPSHOT, then STATE_DELTAs, as
+ * `text/event-stream`, each with `id: <seq>`. With `Last-Event-ID` (or `since`) it resumes: the
+ * changes since that seq from the log instead of the snapshot (see DocumentStream).
+ */
 export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute {
   return {
     method: 'GET',
@@ -56,7 +60,7 @@ export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): Ex
     async handler(req, res, ctx) {
       let stream: DocumentStream;
       try {
-        stream = await openStream(engine, ctx, pathOf(req), options);
+        stream = await openStream(engine, ctx, pathOf(req), resumePointOf(req), options);
       } catch (error) {
         sendError(res, error);
         return;
@@ -85,7 +89,8 @@ export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): Ex
  * its STATE_DELTAs as they happen, and RUN_FINISHED once the run has been idle for `idleMs`
  * (`forwardedProps.ystate.idleMs` may ask for another value, 0 = right after the snapshot), after
  * `maxRunMs`, or when the server shuts down. The input's `state` is ignored: the route only reads.
- * The client aborting ends the run on the server side at once.
+ * The client aborting ends the run on the server side at once. A run resumes from a seq the client
+ * has (`Last-Event-ID`, `forwardedProps.ystate.since` or `?since=`) as `/events` does.
  */
 export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute {
   return {
@@ -100,7 +105,8 @@ export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): Extra
         input = parseRunAgentInput(await readJsonBody(req, options.maxBodyBytes ?? DEFAULT_BODY_BYTES));
         const requested = ystatePropsOf(input);
         idleMs = Math.min(requested.idleMs ?? options.idleMs ?? 30_000, options.maxIdleMs ?? 600_000);
-        stream = await openStream(engine, ctx, requested.path ?? pathOf(req), options);
+        const since = resumePointOf(req, requested.since);
+        stream = await openStream(engine, ctx, requested.path ?? pathOf(req), since, options);
       } catch (error) {
         sendError(res, error);
         return;
@@ -145,15 +151,43 @@ function pathOf(req: IncomingMessage): string | undefined {
   return new URL(req.url ?? '/', 'http://localhost').searchParams.get('path') ?? undefined;
 }
 
+const SEQ = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * The seq a request resumes from: its `Last-Event-ID` header (what a reconnecting EventSource
+ * sends, newer than the URL it was opened with), else `given` (`forwardedProps.ystate.since`),
+ * else `?since=`. INVALID_VALUE when it is not a seq.
+ */
+export function resumePointOf(req: IncomingMessage, given?: unknown): number | undefined {
+  const header = req.headers['last-event-id'];
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('since') ?? undefined;
+  const [where, raw] =
+    typeof header === 'string' && header.trim() !== ''
+      ? ['Last-Event-ID', header.trim()]
+      : given !== undefined
+        ? ['forwardedProps.ystate.since', typeof given === 'number' ? String(given) : given]
+        : ['since', query];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !SEQ.test(raw)) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: `${where} must be a seq (a whole number such as 12), not ${JSON.stringify(raw)}`,
+    });
+  }
+  return Number(raw);
+}
+
 function openStream(
   engine: Engine,
   ctx: RouteContext,
   path: string | undefined,
+  since: number | undefined,
   options: AguiRoutesOptions,
 ): Promise<DocumentStream> {
   return DocumentStream.open(engine, ctx.docId, {
     shareValues: true,
     ...(path === undefined ? {} : { path }),
+    ...(since === undefined ? {} : { since }),
     ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
   });
 }

@@ -32,13 +32,22 @@ export function parseRunAgentInput(body: unknown): RunAgentInput {
   return parsed.data as RunAgentInput;
 }
 
-/** What a run asks of ystate in `forwardedProps.ystate`: `{ idleMs?: number; path?: string }`. */
-export function ystatePropsOf(input: RunAgentInput): { idleMs?: number; path?: string } {
+/** What a run asks of ystate in `forwardedProps.ystate`. */
+export interface YStateRunProps {
+  idleMs?: number;
+  path?: string;
+  /** Resume from this seq (validated where it is used: any value but undefined is checked). */
+  since?: unknown;
+}
+
+/** What a run asks of ystate in `forwardedProps.ystate`: `{ idleMs?, path?, since? }`. */
+export function ystatePropsOf(input: RunAgentInput): YStateRunProps {
   const props: unknown = input.forwardedProps;
   const ystate = isPlainObject(props) ? props.ystate : undefined;
   if (!isPlainObject(ystate)) return {};
-  const out: { idleMs?: number; path?: string } = {};
+  const out: YStateRunProps = {};
   if (typeof ystate.idleMs === 'number' && ystate.idleMs >= 0) out.idleMs = ystate.idleMs;
   if (typeof ystate.path === 'string') out.path = ystate.path;
+  if (ystate.since !== undefined && ystate.since !== null) out.since = ystate.since;
   return out;
 }

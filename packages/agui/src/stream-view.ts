@@ -79,6 +79,32 @@ export class StreamView {
     return event ?? undefined;
   }
 
+  /**
+   * The event that brings a consumer resuming at an earlier seq to `seq`, given the document's
+   * operations in between: a delta rebased onto the subtree, undefined when they do not touch it,
+   * or `snapshot` when the consumer needs one instead (the subtree itself was replaced, or the
+   * delta is larger than a snapshot). Never cached: it is one consumer's.
+   */
+  resumeEvent(ops: readonly PatchOperation[], seq: number): BaseEvent | 'snapshot' | undefined {
+    const rebased = subtreePatch(ops, this.segments);
+    if (rebased.kind === 'snapshot') return 'snapshot';
+    if (rebased.ops.length === 0) return undefined;
+    const json = JSON.stringify(rebased.ops);
+    // Measured on the subtree now, not at `seq`: close enough to choose the smaller event.
+    if (json.length >= this.snapshotBytes * CHECK_RATIO) {
+      if (json.length > JSON.stringify(this.feed.valueAt(this.path) ?? null).length) return 'snapshot';
+    }
+    const metadata = this.metadata(seq);
+    const event: BaseEvent = { type: EventType.STATE_DELTA, delta: rebased.ops, metadata };
+    if (this.shared) {
+      shareEvent(
+        event,
+        `{"type":"${EventType.STATE_DELTA}","delta":${json},"metadata":${JSON.stringify(metadata)}}`,
+      );
+    }
+    return event;
+  }
+
   /** Stops following the feed. */
   dispose(): void {
     this.stopChanges();

@@ -126,8 +126,9 @@ async function* sharedEvents(
       const event = await stream.next();
       if (event === undefined) return;
       const frame = utf8.decode(encodeEvent(event, sse, false));
-      expect(frame).toBe(sse.encodeSSE(event));
-      yield JSON.parse(frame.slice('data: '.length)) as BaseEvent;
+      const id = `id: ${(event.metadata as { ystate: { seq: number } }).ystate.seq}\n`;
+      expect(frame).toBe(id + sse.encodeSSE(event));
+      yield JSON.parse(frame.slice(id.length + 'data: '.length)) as BaseEvent;
     }
   } finally {
     stream.close();

@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DocumentStream } from '../src/document-stream.js';
 import { EventSink } from '../src/http.js';
 import { aguiRoutes, documentEvents } from '../src/index.js';
-import { encodeEvent } from '../src/shared-events.js';
+import { encodeEvent, seqOfEvent } from '../src/shared-events.js';
 import { createEngine, serveRoutes, type TestServer } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
@@ -64,7 +64,8 @@ describe('shared streams (the HTTP routes)', () => {
     ).toHaveLength(1);
     for (const snapshot of snapshots) expect(snapshot).toBe(first);
     for (const frame of frames) expect(frame).toBe(frames[0]);
-    expect(new TextDecoder().decode(frames[0])).toBe(sse.encodeSSE(first));
+    // The encoder's frame, after the event's id (its seq) so a client can resume with Last-Event-ID.
+    expect(new TextDecoder().decode(frames[0])).toBe(`id: ${seqOfEvent(first)}\n${sse.encodeSSE(first)}`);
 
     // A subtree has its own; a stream starting after a change gets the state then.
     const [todos] = await openShared(1, 'd', '/items/3');
@@ -102,7 +103,7 @@ describe('shared streams (the HTTP routes)', () => {
     for (const event of deltas) expect(event).toBe(delta);
     for (const frame of frames) expect(frame).toBe(frames[0]);
     for (const frame of binary) expect(frame).toBe(binary[0]);
-    expect(frames[0]).toEqual(sse.encodeBinary(delta));
+    expect(new TextDecoder().decode(frames[0])).toBe(`id: ${seqOfEvent(delta)}\n${sse.encodeSSE(delta)}`);
     expect(binary[0]).toEqual(protobuf.encodeBinary(delta));
     for (const stream of streams) stream.close();
   });
@@ -148,7 +149,8 @@ describe('serving subscribers over HTTP', () => {
           const frames = buffer.split('\n\n');
           buffer = frames.pop() ?? '';
           for (const frame of frames) {
-            if (frame.startsWith('data: ')) events.push(JSON.parse(frame.slice(6)) as BaseEvent);
+            const data = frame.split('\n').find((line) => line.startsWith('data: '));
+            if (data !== undefined) events.push(JSON.parse(data.slice(6)) as BaseEvent);
           }
         }
         return events;

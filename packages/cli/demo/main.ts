@@ -1,7 +1,9 @@
 /**
  * The demo page of `ystate serve`: a shared text editor on `/text` of the document's root map, a
- * live JSON view of the whole state, and a history slider that shows the state at any earlier
- * seq (from the HTTP API). The document id comes from the URL hash or `?doc=` (default `demo`).
+ * live JSON view of the whole state, and a history view (from the HTTP API): a slider that shows
+ * the state at any earlier seq with the entry written there (time, origin, patch), "restore this
+ * version", "undo this run" for an agent's entries, "back to live", and named versions.
+ * The document id comes from the URL hash or `?doc=` (default `demo`).
  */
 
 import { WebsocketProvider } from 'y-websocket';
@@ -25,6 +27,17 @@ const sliderLabel = element('history-label', HTMLOutputElement);
 const historyView = element('history-state', HTMLPreElement);
 const historyHint = element('history-hint', HTMLElement);
 const docInput = element('doc-input', HTMLInputElement);
+const restoreButton = element('restore', HTMLButtonElement);
+const liveButton = element('back-to-live', HTMLButtonElement);
+const nameForm = element('name-form', HTMLFormElement);
+const nameInput = element('version-name', HTMLInputElement);
+const entryView = element('entry', HTMLElement);
+const entrySeq = element('entry-seq', HTMLElement);
+const entryTime = element('entry-time', HTMLTimeElement);
+const entryOrigin = element('entry-origin', HTMLElement);
+const entryPatch = element('entry-patch', HTMLPreElement);
+const undoRunButton = element('undo-run', HTMLButtonElement);
+const versionsList = element('versions', HTMLUListElement);
 
 document.title = `${docId} · ystate demo`;
 docInput.value = docId;
@@ -146,6 +159,7 @@ function refreshHead(): void {
     (seq) => {
       if (seq !== undefined && seq !== head) {
         head = seq;
+        refreshVersions();
         slider.max = String(head);
         slider.disabled = head === 0;
         if (following) slider.value = String(head);
@@ -169,17 +183,190 @@ slider.addEventListener('input', () => {
   following = at >= head;
   renderSliderLabel();
   historyRequest?.abort();
+  restoreButton.hidden = following;
+  liveButton.hidden = following;
   if (following) {
     historyView.hidden = true;
+    entryView.hidden = true;
     historyHint.hidden = false;
     return;
   }
   const request = new AbortController();
   historyRequest = request;
-  showStateAt(at, request.signal).catch((error: unknown) => {
+  Promise.all([showStateAt(at, request.signal), showEntry(at, request.signal)]).catch((error: unknown) => {
     if (!request.signal.aborted) showHistoryError(error);
   });
 });
+
+/** Moves the slider to `seq` (the head means live) and shows what is there. */
+function goTo(seq: number): void {
+  slider.value = String(Math.min(seq, head));
+  slider.dispatchEvent(new Event('input'));
+}
+
+/** Back to following the head; the head is asked for again (a write just moved it). */
+function goLive(): void {
+  goTo(head);
+  scheduleHeadRefresh(0);
+}
+
+/** One entry of `GET …/history`. */
+interface HistoryStep {
+  seq: number;
+  time: number;
+  origin: string;
+  kind: string;
+  patch: unknown[];
+  event?: { type: string; name: string; data?: unknown };
+}
+
+/** Shows the entry written at `seq`: when, by whom, its JSON Patch (and lifecycle event). */
+async function showEntry(seq: number, signal: AbortSignal): Promise<void> {
+  if (seq === 0) {
+    entryView.hidden = true;
+    return;
+  }
+  const response = await fetch(`${apiBase}/history?from=${seq}&to=${seq}`, {
+    headers: authHeaders(),
+    signal,
+  });
+  const body: unknown = await response.json();
+  if (signal.aborted) return;
+  if (!response.ok) throw new Error(errorMessage(body) ?? `HTTP ${response.status}`);
+  const step = (body as HistoryStep[])[0];
+  if (step === undefined) {
+    entryView.hidden = true;
+    return;
+  }
+  entrySeq.textContent = String(step.seq);
+  entryTime.dateTime = new Date(step.time).toISOString();
+  entryTime.textContent = new Date(step.time).toLocaleString();
+  entryOrigin.textContent = step.origin;
+  entryPatch.textContent = JSON.stringify(
+    step.event ? { event: step.event, patch: step.patch } : step.patch,
+    null,
+    2,
+  );
+  const run = runOf(step);
+  undoRunButton.hidden = run === undefined;
+  if (run === undefined) delete undoRunButton.dataset.run;
+  else undoRunButton.dataset.run = run;
+  entryView.dataset.seq = String(step.seq);
+  entryView.hidden = false;
+}
+
+/** The AG-UI run an entry belongs to: named by its lifecycle event, or by its origin `agui:<runId>`. */
+function runOf(step: HistoryStep): string | undefined {
+  const data = step.event?.data;
+  if (typeof data === 'object' && data !== null && 'runId' in data && typeof data.runId === 'string') {
+    return data.runId;
+  }
+  return step.origin.startsWith('agui:') ? step.origin.slice('agui:'.length) : undefined;
+}
+
+/** POSTs JSON to one of the document's routes; rejects with the server's message. */
+async function post(route: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${apiBase}/${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authHeaders() },
+    body: JSON.stringify(body),
+  });
+  const answer: unknown = await response.json();
+  if (!response.ok) throw new Error(errorMessage(answer) ?? `HTTP ${response.status}`);
+  return answer;
+}
+
+/** Runs an action of the history view, then goes back to live and says what happened. */
+function act(button: HTMLButtonElement, action: () => Promise<string>): void {
+  button.disabled = true;
+  action().then(
+    (done) => {
+      button.disabled = false;
+      goLive();
+      historyHint.textContent = done;
+      historyHint.hidden = false;
+    },
+    (error: unknown) => {
+      button.disabled = false;
+      showHistoryError(error);
+    },
+  );
+}
+
+restoreButton.addEventListener('click', () => {
+  const seq = Number(slider.value);
+  act(restoreButton, async () => {
+    const { seq: written } = (await post('revert', { to: seq })) as { seq: number };
+    return `Restored the document as it was at seq ${seq} (entry ${written}).`;
+  });
+});
+liveButton.addEventListener('click', () => goLive());
+undoRunButton.addEventListener('click', () => {
+  const run = undoRunButton.dataset.run;
+  if (run === undefined) return;
+  act(undoRunButton, async () => {
+    const { entries } = (await post('undo', { run })) as { entries: number };
+    return `Undid run ${run} (${entries} change${entries === 1 ? '' : 's'}); everyone else's edits stay.`;
+  });
+});
+
+nameForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const name = nameInput.value.trim();
+  if (name === '') return;
+  const seq = following ? undefined : Number(slider.value);
+  post('versions', seq === undefined ? { name } : { name, seq }).then(
+    () => {
+      nameInput.value = '';
+      refreshVersions();
+    },
+    (error: unknown) => showHistoryError(error),
+  );
+});
+
+/** A named version as `GET …/versions` lists it. */
+interface NamedVersion {
+  name: string;
+  seq: number;
+  origin: string;
+  time: number;
+}
+
+let versionsRequest: AbortController | undefined;
+/** Lists the named versions; each moves the slider to its seq. */
+function refreshVersions(): void {
+  versionsRequest?.abort();
+  const request = new AbortController();
+  versionsRequest = request;
+  fetch(`${apiBase}/versions`, { headers: authHeaders(), signal: request.signal })
+    .then(async (response) => {
+      const body: unknown = await response.json();
+      if (!response.ok) throw new Error(errorMessage(body) ?? `HTTP ${response.status}`);
+      const items = (body as NamedVersion[]).map((version) => {
+        const item = document.createElement('li');
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = version.name;
+        button.dataset.seq = String(version.seq);
+        button.addEventListener('click', () => goTo(version.seq));
+        const about = document.createElement('span');
+        about.className = 'muted';
+        about.textContent = ` seq ${version.seq} · named by ${version.origin} · ${new Date(version.time).toLocaleString()}`;
+        item.append(button, about);
+        return item;
+      });
+      if (items.length === 0) {
+        const none = document.createElement('li');
+        none.className = 'muted';
+        none.textContent = 'none yet';
+        items.push(none);
+      }
+      versionsList.replaceChildren(...items);
+    })
+    .catch((error: unknown) => {
+      if (!request.signal.aborted) showHistoryError(error);
+    });
+}
 
 async function showStateAt(seq: number, signal: AbortSignal): Promise<void> {
   const response = await fetch(`${apiBase}/state?at=${seq}`, { headers: authHeaders(), signal });

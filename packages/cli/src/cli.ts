@@ -23,6 +23,11 @@ const COMMANDS: Record<
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   compact: async () => (await import('./commands/compact.js')).compactCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  salvage: async () => (await import('./commands/salvage.js')).salvageCommand,
+  diff: async () => (await import('./commands/diff.js')).diffCommand,
+  revert: async () => (await import('./commands/revert.js')).revertCommand,
+  undo: async () => (await import('./commands/undo.js')).undoCommand,
+  versions: async () => (await import('./commands/versions.js')).versionsCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
 };
 
@@ -36,9 +41,14 @@ Commands:
   inspect   report what a document's log holds (seqs, kinds, sizes, checkpoints, writers)
   compact   store a checkpoint at the head now, and optionally prune old entries
   migrate   import y-redis 1.x documents
+  salvage   keep the valid prefix of file logs damaged before their tail (file log only)
+  diff      print the JSON Patch between two points of a document's history
+  revert    make a document what it was at a seq, time or named version (a new entry)
+  undo      undo one agent run's or one origin's changes, keeping everyone else's
+  versions  list a document's named versions, or name one
   token     mint a JWT for a server started with --auth-secret
 
-Every command but token takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
+Every command but salvage and token takes the store options of serve (--data DIR, --redis URL, --postgres URL, --config
 FILE and their YSTATE_* variables). Run \`ystate <command> --help\` for its options.
 
 Options:

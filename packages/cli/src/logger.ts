@@ -3,6 +3,7 @@
  * (a small formatter here rather than pino-pretty's worker thread and dependencies).
  */
 
+import { logRedaction } from '@ystate/core';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogFormat, LogLevel } from './serve-options.js';
 
@@ -29,7 +30,8 @@ export function createLogger(
   format: LogFormat,
   out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
 ): Logger {
-  const options = { level, base: { pid: process.pid } };
+  // Request URLs lose their query values, and tokens, Authorization and cookies are masked.
+  const options = { level, base: { pid: process.pid }, redact: logRedaction };
   // A reader that went away (`ystate serve | head`) must not take the server down with it.
   out.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;

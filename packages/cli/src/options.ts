@@ -2,7 +2,8 @@
  * The option machinery every `ystate` command shares. An option can come from a flag, a `YSTATE_*`
  * environment variable or a key of the JSON config file, in that order of precedence, else its
  * default; every value is validated, and an error names where the bad value came from. The store
- * options (`--data`, `--redis`, `--postgres`) are defined once here and used by every command.
+ * options (`--data`, `--redis`, `--redis-cluster`, `--postgres`) are defined once here and used by
+ * every command.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCode, YStateError } from '@ystate/core';
 import { z } from 'zod';
 import { closest } from './did-you-mean.js';
+import { redisClusterSchema } from './redis-cluster.js';
 
 /** Where an option's value came from, for error messages and the start-up log. */
 export type OptionSource = 'flag' | 'env' | 'config' | 'default';
@@ -28,7 +30,7 @@ export interface ValueOption<S extends z.ZodType = z.ZodType> {
   readonly config?: boolean;
   /** A path: relative to the config file's directory when it comes from there, else to the cwd. */
   readonly path?: boolean;
-  /** The flag may be repeated: its schema gets the list of values (flag only). */
+  /** The flag may be given more than once; its values reach the schema joined with commas. */
   readonly multiple?: boolean;
 }
 
@@ -48,8 +50,12 @@ export interface CommandSpec<O extends Record<string, ValueOption>, W extends st
   readonly name: string;
   readonly options: O;
   readonly switches: Record<W, SwitchOption>;
-  /** Names of the positional arguments, and how many are required. */
-  readonly positionals: { readonly names: readonly string[]; readonly required: number };
+  /** Names of the positional arguments, how many are required, and whether the last may repeat. */
+  readonly positionals: {
+    readonly names: readonly string[];
+    readonly required: number;
+    readonly variadic?: boolean;
+  };
   /** Every key a config file may hold (the file is shared by all commands; each reads its part). */
   readonly configKeys: readonly string[];
 }
@@ -103,7 +109,7 @@ export const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     return value;
   });
 
-/** Where the log is: the file log in a directory (default), Redis or PostgreSQL. */
+/** Where the log is: the file log in a directory (default), Redis, a Redis Cluster or PostgreSQL. */
 export const STORE_OPTIONS = {
   data: {
     env: 'YSTATE_DATA',
@@ -111,7 +117,7 @@ export const STORE_OPTIONS = {
     schema: nonEmpty,
     fallback: './.ystate',
     path: true,
-    help: 'directory of the embedded file log (not used with --redis or --postgres)',
+    help: 'directory of the embedded file log (not used with --redis, --redis-cluster or --postgres)',
   },
   redis: {
     env: 'YSTATE_REDIS',
@@ -119,6 +125,13 @@ export const STORE_OPTIONS = {
     schema: urlWithScheme(['redis:', 'rediss:']),
     fallback: undefined,
     help: 'store the log in Redis and sync nodes through it (redis://[user:pass@]host:port[/db])',
+  },
+  'redis-cluster': {
+    env: 'YSTATE_REDIS_CLUSTER',
+    value: 'URLS',
+    schema: redisClusterSchema,
+    fallback: undefined,
+    help: 'store the log in a Redis Cluster, given comma-separated seed nodes (redis[s]://[user:pass@]host:port,…)',
   },
   postgres: {
     env: 'YSTATE_POSTGRES',
@@ -131,18 +144,43 @@ export const STORE_OPTIONS = {
 
 /** Which store a command uses. */
 export interface StoreConfig {
-  /** Absolute directory of the file log (used when neither `redis` nor `postgres` is set). */
+  /** Absolute directory of the file log (used when no other store is set). */
   data: string;
   redis: string | undefined;
+  /** Seed node URLs of a Redis Cluster. */
+  redisCluster?: readonly string[] | undefined;
   postgres: string | undefined;
 }
 
-/** The store options of a parsed command; throws a usage error when both Redis and PostgreSQL are given. */
-export function storeConfigOf(values: StoreConfig): StoreConfig {
-  if (values.redis !== undefined && values.postgres !== undefined) {
-    throw usageError('choose one store: --redis and --postgres were both given');
+/** The store options as parsed (flag names as keys). */
+export interface StoreValues {
+  data: string;
+  redis: string | undefined;
+  'redis-cluster': readonly string[] | undefined;
+  postgres: string | undefined;
+}
+
+/** The store options of a parsed command; throws a usage error when more than one store is given. */
+export function storeConfigOf(values: StoreValues): StoreConfig {
+  const given = (['redis', 'redis-cluster', 'postgres'] as const).filter((key) => values[key] !== undefined);
+  if (given.length > 1) {
+    const flags = given.map((key) => `--${key}`).join(' and ');
+    throw usageError(`choose one store: ${flags} were ${given.length === 2 ? 'both' : 'all'} given`);
   }
-  return { data: values.data, redis: values.redis, postgres: values.postgres };
+  return {
+    data: values.data,
+    redis: values.redis,
+    redisCluster: values['redis-cluster'],
+    postgres: values.postgres,
+  };
+}
+
+/** The flag of the shared store a config names (`--redis`…), or undefined for the file log. */
+export function sharedStoreFlag(store: StoreConfig): string | undefined {
+  if (store.redis !== undefined) return '--redis';
+  if (store.redisCluster !== undefined) return '--redis-cluster';
+  if (store.postgres !== undefined) return '--postgres';
+  return undefined;
 }
 
 /** The config file key of an option: camelCase of its flag (`auth-secret` → `authSecret`). */
@@ -224,7 +262,7 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
 
 interface ParsedFlags {
   help: boolean;
-  values: Record<string, string | string[]>;
+  values: Record<string, string>;
   switches: Set<string>;
   positionals: string[];
 }
@@ -250,18 +288,18 @@ function parseFlags(
     throw usageError(error instanceof Error ? error.message : String(error), error);
   }
   const help = parsed.values.help === true;
-  const { names, required } = spec.positionals;
-  if (!help && parsed.positionals.length > names.length) {
+  const { names, required, variadic = false } = spec.positionals;
+  if (!help && !variadic && parsed.positionals.length > names.length) {
     throw usageError(`unexpected argument "${parsed.positionals[names.length]}"`);
   }
   if (!help && parsed.positionals.length < required) {
     throw usageError(`missing ${names.slice(parsed.positionals.length, required).join(' and ')}`);
   }
-  const values: Record<string, string | string[]> = {};
+  const values: Record<string, string> = {};
   const switches = new Set<string>();
   for (const [key, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') values[key] = value;
-    else if (Array.isArray(value)) values[key] = value.filter((item) => typeof item === 'string');
+    else if (Array.isArray(value)) values[key] = value.join(',');
     else if (value === true && key !== 'help') switches.add(key);
   }
   return { help, values, switches, positionals: parsed.positionals };

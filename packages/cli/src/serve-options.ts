@@ -5,7 +5,7 @@
  * serve; every other command reads its store keys from the same file.
  */
 
-import type { AlertThresholds, ServerLimits } from '@ystate/server';
+import type { AlertThresholds, CorsOptions, ServerLimits } from '@ystate/server';
 import { z } from 'zod';
 import {
   type CommandSpec,
@@ -16,6 +16,7 @@ import {
   optionRows,
   parseCommand,
   STORE_OPTIONS,
+  sharedStoreFlag,
   storeConfigOf,
   usageError,
   type ValueOption,
@@ -45,15 +46,21 @@ export interface ServeConfig {
   /** TCP port; 0 picks a free one (the start-up log prints it). */
   port: number;
   host: string;
-  /** Absolute directory of the file log (used when neither `redis` nor `postgres` is set). */
+  /** Absolute directory of the file log (used when no other store is set). */
   data: string;
   redis: string | undefined;
+  /** Seed node URLs of a Redis Cluster. */
+  redisCluster: readonly string[] | undefined;
   postgres: string | undefined;
-  /** The file store's fsync policy (the file store only: refused with `redis` or `postgres`). */
+  /** The file store's fsync policy (the file store only: refused with another store). */
   fsync: FsyncPolicy;
   /** The period of the `interval` policy in milliseconds (undefined: the file store's default, 1000). */
   fsyncIntervalMs: number | undefined;
   authSecret: string | undefined;
+  /** Seconds a token without `exp` stays valid (from its `iat`, else from when the connection opened). */
+  authMaxTokenAge: number | undefined;
+  /** Refuse changes that would make a document's stored size exceed this many bytes. */
+  maxDocumentBytes: number | undefined;
   logLevel: LogLevel;
   /** Undefined means: `pretty` when stdout is a terminal, `json` otherwise. */
   logFormat: LogFormat | undefined;
@@ -67,6 +74,8 @@ export interface ServeConfig {
   backupDir: string | undefined;
   /** How many scheduled backups to keep, newest first (undefined: all). */
   backupKeep: number | undefined;
+  /** Cross-origin access from browsers (undefined: off). */
+  cors: CorsOptions | undefined;
   /** The config file that was read, if any (absolute). */
   configFile: string | undefined;
 }
@@ -97,6 +106,35 @@ export const durationSchema = z
   });
 
 const nonEmpty = nonEmptyString;
+
+/** Web origins (`https://app.example.com`) or `*`: a comma list (flags, env) or an array (config file). */
+const originList = z.union([z.string(), z.array(z.string())]).transform((value, context) => {
+  const items = (Array.isArray(value) ? value : value.split(','))
+    .map((item) => item.trim().replace(/\/+$/, ''))
+    .filter((item) => item !== '');
+  for (const item of items) {
+    if (item === '*') continue;
+    let origin: string | undefined;
+    try {
+      const url = new URL(item);
+      origin = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin !== item.toLowerCase()) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${item}" is not an origin (scheme://host[:port], no path) or *`,
+      });
+      return z.NEVER;
+    }
+  }
+  return items;
+});
+
+const booleanValue = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
 
 /** Every option of serve: its flag, environment variable, config key, schema, default and help line. */
 const OPTIONS = {
@@ -135,6 +173,35 @@ const OPTIONS = {
     schema: nonEmpty,
     fallback: undefined,
     help: 'HS256 secret: require a JWT signed with it on every connection and request',
+  },
+  'max-document-bytes': {
+    env: 'YSTATE_MAX_DOCUMENT_BYTES',
+    value: 'BYTES',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'refuse changes (DOCUMENT_TOO_LARGE, 413 / 4413) that would make a document larger than this',
+  },
+  'auth-max-token-age': {
+    env: 'YSTATE_AUTH_MAX_TOKEN_AGE',
+    value: 'SECONDS',
+    schema: wholeNumber(1),
+    fallback: undefined,
+    help: 'with --auth-secret: refuse tokens without exp older than this (from iat, else from connecting)',
+  },
+  'cors-origin': {
+    env: 'YSTATE_CORS_ORIGIN',
+    value: 'ORIGIN',
+    schema: originList,
+    fallback: undefined,
+    multiple: true,
+    help: 'let pages on this origin call the HTTP API, SSE and /agui (repeatable or a comma list; * = any)',
+  },
+  'cors-credentials': {
+    env: 'YSTATE_CORS_CREDENTIALS',
+    value: 'BOOL',
+    schema: booleanValue,
+    fallback: false,
+    help: 'with --cors-origin: allow credentials (cookies) from those origins (not with *)',
   },
   'log-level': {
     env: 'YSTATE_LOG_LEVEL',
@@ -187,6 +254,9 @@ const FILE_ONLY = {
     maxBufferedBytes: positiveInt.optional(),
     pingIntervalMs: positiveInt.optional(),
     maxBodyBytes: positiveInt.optional(),
+    headersTimeoutMs: positiveInt.optional(),
+    requestTimeoutMs: positiveInt.optional(),
+    upgradeTimeoutMs: positiveInt.optional(),
   }),
   alerts: z.strictObject({
     appendLatencyMs: positive.optional(),
@@ -223,7 +293,8 @@ export function serveUsage(): string {
     '',
     `Config file keys: ${CONFIG_FILE_KEYS.join(', ')}.`,
     'Config-file only: "limits" { maxMessageBytes, messagesPerSecond, maxBufferedBytes, pingIntervalMs,',
-    'maxBodyBytes } and "alerts" { appendLatencyMs, busLagMs } (see docs/configuration.md).',
+    'maxBodyBytes, headersTimeoutMs, requestTimeoutMs, upgradeTimeoutMs } and "alerts" { appendLatencyMs,',
+    'busLagMs } (see docs/configuration.md).',
     'Relative paths in a config file are resolved against the file’s directory.',
   ].join('\n');
 }
@@ -260,9 +331,12 @@ export async function parseServeArgs(
     port: values.port,
     host: values.host,
     ...store,
+    redisCluster: store.redisCluster,
     fsync: values.fsync,
     fsyncIntervalMs: values['fsync-interval'],
     authSecret: values['auth-secret'],
+    authMaxTokenAge: values['auth-max-token-age'],
+    maxDocumentBytes: values['max-document-bytes'],
     logLevel: values['log-level'],
     logFormat: values['log-format'],
     limits: fileOnly('limits') as ServerLimits | undefined,
@@ -270,14 +344,27 @@ export async function parseServeArgs(
     backupEvery: values['backup-every'],
     backupDir: values['backup-dir'],
     backupKeep: values['backup-keep'],
+    cors:
+      values['cors-origin'] === undefined
+        ? undefined
+        : { origins: values['cors-origin'], credentials: values['cors-credentials'] },
     configFile,
   };
-  if (config.redis !== undefined || config.postgres !== undefined) {
+  if (config.cors?.credentials === true && config.cors.origins.includes('*')) {
+    throw usageError('--cors-credentials cannot be used with --cors-origin * (list the origins)');
+  }
+  if (config.cors === undefined && parsed.sources['cors-credentials'] !== 'default') {
+    throw usageError('--cors-credentials does nothing without --cors-origin');
+  }
+  const shared = sharedStoreFlag(config);
+  if (shared !== undefined) {
     const set = (['fsync', 'fsync-interval'] as const).find((key) => parsed.sources[key] !== 'default');
     if (set !== undefined) {
-      const store = config.redis !== undefined ? '--redis' : '--postgres';
-      throw usageError(`--${set} applies to the embedded file store only, not with ${store}`);
+      throw usageError(`--${set} applies to the embedded file store only, not with ${shared}`);
     }
+  }
+  if (config.authMaxTokenAge !== undefined && config.authSecret === undefined) {
+    throw usageError('--auth-max-token-age does nothing without --auth-secret (no tokens are checked)');
   }
   if (config.fsyncIntervalMs !== undefined && config.fsync !== 'interval') {
     throw usageError(`--fsync-interval does nothing with --fsync ${config.fsync} (use --fsync interval)`);

@@ -39,6 +39,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     log: timeAppends(store.log),
     ...(store.bus ? { bus: store.bus } : {}),
     nodeId: `${hostname()}-${process.pid}`,
+    ...(config.maxDocumentBytes !== undefined ? { maxDocumentBytes: config.maxDocumentBytes } : {}),
     onError: (error, operation, docId) =>
       logger.error({ err: error, operation, docId }, 'background failure'),
   });
@@ -53,10 +54,18 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       ...(store.bus ? { bus: store.bus } : {}),
       // @ystate/agui is imported by the first AG-UI request (a server without one does not pay for it).
       routes: lazyAguiRoutes(engine),
-      ...(config.authSecret !== undefined ? { auth: { secret: config.authSecret } } : {}),
+      ...(config.authSecret !== undefined
+        ? {
+            auth: {
+              secret: config.authSecret,
+              ...(config.authMaxTokenAge !== undefined ? { maxTokenAge: config.authMaxTokenAge } : {}),
+            },
+          }
+        : {}),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
       ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),
+      ...(config.cors !== undefined ? { cors: config.cors } : {}),
       logger,
     });
     await app.listen(config.port, config.host);

@@ -1,5 +1,6 @@
 /**
- * Opens the store a command was asked for: the file log (default), Redis, or PostgreSQL. Each
+ * Opens the store a command was asked for: the file log (default), Redis, a Redis Cluster, or
+ * PostgreSQL. Each
  * adapter is imported when it is chosen, so a command on the file log does not load ioredis or pg.
  * Stores are opened without codecs: what they hold is read and written as stored.
  */
@@ -9,13 +10,17 @@ import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/co
 import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
 import type { StoreConfig } from './options.js';
+import { clusterConfigOf, redactSeeds } from './redis-cluster.js';
 import type { FsyncPolicy } from './serve-options.js';
 
 /** A log, the bus that goes with it (none for the single-node file log), and how to close both. */
 export interface OpenedStore {
   readonly log: UpdateLog;
   readonly bus: SyncBus | undefined;
-  /** For the start-up log: `file log in /srv/.ystate`, `redis at redis://host:6379`. */
+  /**
+   * For the start-up log: `file log in /srv/.ystate`, `redis at redis://host:6379`,
+   * `redis cluster at redis://h1:7000,redis://h2:7001`.
+   */
   readonly description: string;
   close(): Promise<void>;
 }
@@ -50,12 +55,14 @@ const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Opens the configured store; fails fast (with a clear message) when it cannot be reached. */
 export async function openStore(
-  config: Pick<StoreConfig, 'data' | 'redis' | 'postgres'>,
+  config: Pick<StoreConfig, 'data' | 'redis' | 'redisCluster' | 'postgres'>,
   logger: Logger,
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   if (config.postgres !== undefined) return openPostgres(config.postgres, logger);
   if (config.redis !== undefined) return openRedis(config.redis, logger, options.role ?? 'serve');
+  if (config.redisCluster !== undefined)
+    return openRedis({ cluster: config.redisCluster }, logger, options.role ?? 'serve');
   const { openFileLog } = await import('@ystate/file');
   const hint = options.lockedHint ?? 'one server per data directory; use --redis URL to run several';
   const fsync = options.fsync ?? 'always';
@@ -72,6 +79,12 @@ export async function openStore(
     fsync,
     ...(options.fsyncIntervalMs !== undefined ? { fsyncIntervalMs: options.fsyncIntervalMs } : {}),
     onRecovery: (report) => logger.warn(report, 'repaired a torn log tail left by a crash'),
+    onCorruption: (report) =>
+      logger.error(
+        report,
+        `the log of "${report.docId}" is damaged before its tail: ${report.lostEntries} entries (${report.lostBytes} bytes) ` +
+          `from seq ${report.firstLostSeq} on cannot be read; the document refuses to open until \`ystate salvage\` keeps its first ${report.validEntries}`,
+      ),
   }).catch((error: unknown) => {
     if (error instanceof YStateError && error.code === ErrorCode.STORE_LOCKED) {
       throw new YStateError({ code: error.code, message: `${error.message} (${hint})`, cause: error });
@@ -97,19 +110,35 @@ export async function openStore(
   };
 }
 
-/** Connects to Redis in the given layout and waits for its first answer (an unreachable server fails here). */
+/** Where Redis is: one server's URL, or the seed URLs of a cluster. */
+export type RedisTarget = string | { readonly cluster: readonly string[] };
+
+/** The URL, or the cluster's seed URLs comma-separated, without passwords. */
+export function redisAddress(target: RedisTarget): string {
+  return typeof target === 'string' ? redactUrl(target) : redactSeeds(target.cluster);
+}
+
+/** `redis at URL` or `redis cluster at URL,URL`, without passwords. */
+export function describeRedis(target: RedisTarget): string {
+  return `${typeof target === 'string' ? 'redis' : 'redis cluster'} at ${redisAddress(target)}`;
+}
+
+/**
+ * Connects to Redis (or a Redis Cluster) in the given layout and waits for its first answer (an
+ * unreachable server fails here).
+ */
 export async function connectRedis(
-  url: string,
+  target: RedisTarget,
   logger: Logger,
   options: { layout?: 'ystate' | 'y-redis'; checkpointLeaseMs?: number } = {},
 ): Promise<RedisStore> {
   const { createRedisStore } = await import('@ystate/redis');
-  const shown = redactUrl(url);
+  const shown = `${typeof target === 'string' ? 'Redis' : 'the Redis Cluster'} at ${redisAddress(target)}`;
   // Until Redis has answered once, the first connection error fails the start (fast, with the
   // reason); afterwards errors are logged and ioredis reconnects.
   let failStart: ((error: unknown) => void) | undefined;
   const store = createRedisStore({
-    redis: url,
+    redis: typeof target === 'string' ? target : clusterConfigOf(target.cluster),
     ...options,
     onError: (error, context) => {
       if (failStart !== undefined) failStart(error);
@@ -135,7 +164,7 @@ export async function connectRedis(
     void store.close().catch(() => undefined);
     throw new YStateError({
       code: ErrorCode.LOG_UNAVAILABLE,
-      message: `cannot reach Redis at ${shown}: ${error instanceof Error ? error.message : String(error)}`,
+      message: `cannot reach ${shown}: ${reasonOf(error)}`,
       cause: error,
     });
   } finally {
@@ -145,14 +174,18 @@ export async function connectRedis(
   return store;
 }
 
-async function openRedis(url: string, logger: Logger, role: 'serve' | 'operator'): Promise<OpenedStore> {
+async function openRedis(
+  target: RedisTarget,
+  logger: Logger,
+  role: 'serve' | 'operator',
+): Promise<OpenedStore> {
   // An operator's checkpoint is stored whoever holds the lease (the lease only keeps servers
   // from checkpointing the same document at once).
-  const store = await connectRedis(url, logger, role === 'operator' ? { checkpointLeaseMs: 0 } : {});
+  const store = await connectRedis(target, logger, role === 'operator' ? { checkpointLeaseMs: 0 } : {});
   return {
     log: store.log,
     bus: store.bus,
-    description: `redis at ${redactUrl(url)}`,
+    description: describeRedis(target),
     close: () => store.close(),
   };
 }
@@ -183,11 +216,23 @@ async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
   return { log: store.log, bus: store.bus, description: `postgres at ${shown}`, close: () => store.close() };
 }
 
-/** The URL without its password, for logs. */
+/**
+ * Why a connection failed. A cluster that answers nothing fails as ioredis's "Failed to refresh
+ * slots cache"; the cause the operator needs (NOAUTH, ECONNREFUSED, a TLS error) is its last
+ * node's error.
+ */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const last = (error as Error & { lastNodeError?: unknown }).lastNodeError;
+  return last instanceof Error ? `${error.message.replace(/\.$/, '')} (${last.message})` : error.message;
+}
+
+/** The URL without its password and query values (`?sslpassword=`), for logs. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    for (const key of new Set(parsed.searchParams.keys())) parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
     return '(unparsable URL)';

@@ -141,7 +141,7 @@ describe('applyPatch: RFC 6902 operations as one Yjs transaction', () => {
       [[{ op: 'remove', path: '' }], ErrorCode.TYPE_MISMATCH],
       [[{ op: 'nope', path: '/a' }], ErrorCode.INVALID_PATCH],
       [[{ op: 'add', path: '/a' }], ErrorCode.INVALID_PATCH],
-      [[{ op: 'add', path: '/a', value: Number.NaN }], ErrorCode.INVALID_PATCH],
+      [[{ op: 'add', path: '/a', value: Number.NaN }], ErrorCode.INVALID_VALUE],
       [{ op: 'add', path: '/a', value: 1 }, ErrorCode.INVALID_PATCH],
       [[{ op: 'copy', path: '/a' }], ErrorCode.INVALID_PATCH],
     ];

@@ -7,10 +7,17 @@
 
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
-import { cloneJson, isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
+import { cloneJson, hasLoneSurrogate, isPlainObject, type Json, jsonEqual, keyFault } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
-import { assertWritable, CollaborativeText, cloneWritable, toYValue, type Writable } from './y-value.js';
+import {
+  assertWritable,
+  CollaborativeText,
+  cloneWritable,
+  toJsonValue,
+  toYValue,
+  type Writable,
+} from './y-value.js';
 
 type YContainer = Y.Map<unknown> | Y.Array<unknown>;
 
@@ -212,6 +219,8 @@ interface Location {
 export class Edit {
   private readonly log: Mutation[] = [];
   private readonly drafts = new Map<YContainer, Node>();
+  /** Plain objects and arrays this edit created (and may mutate in place until commit). */
+  private readonly owned = new WeakSet<object>();
   private readonly rootNode: Node;
 
   constructor(private readonly root: Y.Map<unknown>) {
@@ -253,7 +262,7 @@ export class Edit {
           });
         }
         if (operation.path === operation.from) {
-          this.existing(operation.from);
+          this.existing(operation.from, false);
           return;
         }
         const value = this.valueAt(operation.from);
@@ -279,8 +288,8 @@ export class Edit {
 
   /** Writes `value` at `pointer`: sets an object member (adding it) or replaces an array element. */
   set(pointer: string, value: Writable): void {
-    assertWritable(value, pointer);
-    value = cloneWritable(value);
+    assertWritableAt(pointer, value);
+    value = this.adopt(cloneWritable(value));
     if (pointer === '') {
       this.replaceRoot(value);
       return;
@@ -296,6 +305,8 @@ export class Edit {
 
   /** RFC 6902 `add`: sets an object member, or inserts into an array at an index or `-`. */
   add(pointer: string, value: Writable): void {
+    assertWritableAt(pointer, value);
+    this.adopt(value);
     if (pointer === '') {
       this.replaceRoot(value);
       return;
@@ -307,8 +318,8 @@ export class Edit {
 
   /** Inserts into the array that holds `pointer`'s last segment (an index or `-`). */
   insert(pointer: string, value: Writable): void {
-    assertWritable(value, pointer);
-    value = cloneWritable(value);
+    assertWritableAt(pointer, value);
+    value = this.adopt(cloneWritable(value));
     const at = this.locate(pointer);
     if (!at.parent.isArray) {
       throw mismatch(`"${parentPointer(pointer)}" is not an array, cannot insert at "${pointer}"`);
@@ -318,10 +329,10 @@ export class Edit {
 
   /** Appends values to the array at `pointer`. */
   push(pointer: string, values: readonly Writable[]): void {
-    assertWritable(values, pointer);
+    assertWritableAt(pointer, values);
     const node = this.containerAt(pointer);
     if (!node.isArray) throw mismatch(`"${pointer}" is not an array, cannot push`);
-    for (const value of values) node.insert(node.size(), cloneWritable(value));
+    for (const value of values) node.insert(node.size(), this.adopt(cloneWritable(value)));
   }
 
   /** RFC 6902 `remove`: the value at `pointer` must exist. */
@@ -333,6 +344,8 @@ export class Edit {
 
   /** RFC 6902 `replace`: the value at `pointer` must exist. */
   replace(pointer: string, value: Writable): void {
+    assertWritableAt(pointer, value);
+    this.adopt(value);
     if (pointer === '') {
       this.replaceRoot(value);
       return;
@@ -343,7 +356,7 @@ export class Edit {
 
   /** Deep-merges `value` into the object at `pointer`: nested objects merge, anything else is set. */
   merge(pointer: string, value: Writable): void {
-    assertWritable(value, pointer);
+    assertWritableAt(pointer, value);
     if (!isPlainObject(value)) throw mismatch(`merge at "${pointer}" needs an object`);
     const node = this.containerAt(pointer);
     if (node.isArray) throw mismatch(`"${pointer}" is an array, cannot merge an object into it`);
@@ -356,6 +369,12 @@ export class Edit {
     const slot = at.parent.get(at.key);
     const target = textTarget(slot);
     if (target === undefined) throw mismatch(`"${pointer}" is not collaborative text`);
+    if (hasLoneSurrogate(text)) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `at "${pointer}": the text has a lone UTF-16 surrogate`,
+      });
+    }
     const length = slot instanceof TextDraft ? slot.value.length : target.length;
     if (!Number.isInteger(index) || !Number.isInteger(deleteCount) || index < 0 || deleteCount < 0) {
       throw new YStateError({
@@ -410,11 +429,11 @@ export class Edit {
 
   private mergeInto(node: Node, value: Record<string, Writable>): void {
     for (const [key, item] of Object.entries(value)) {
-      const current = node.has(key) ? this.nodeOf(node.get(key)) : undefined;
+      const current = node.has(key) ? this.writableNodeOf(node, key) : undefined;
       if (current !== undefined && !current.isArray && isPlainObject(item)) {
         this.mergeInto(current, item as Record<string, Writable>);
       } else {
-        node.set(key, cloneWritable(item));
+        node.set(key, this.adopt(cloneWritable(item)));
       }
     }
   }
@@ -429,14 +448,14 @@ export class Edit {
   private containerAt(pointer: string): Node {
     if (pointer === '') return this.rootNode;
     const at = this.existing(pointer);
-    const node = this.nodeOf(at.parent.get(at.key));
+    const node = this.writableNodeOf(at.parent, at.key);
     if (node === undefined) throw mismatch(`"${pointer}" is not an object or array`);
     return node;
   }
 
-  /** The location of an existing value. */
-  private existing(pointer: string): Location {
-    const at = this.locate(pointer);
+  /** The location of an existing value (`write`: see `locate`). */
+  private existing(pointer: string, write = true): Location {
+    const at = this.locate(pointer, write);
     if (at.parent.isArray) {
       at.key = String(parseIndex(at.key, at.parent.size(), false, pointer));
     } else if (!at.parent.has(at.key)) {
@@ -447,19 +466,22 @@ export class Edit {
 
   private valueAt(pointer: string): Json {
     if (pointer === '') return this.json(this.root);
-    const at = this.existing(pointer);
+    const at = this.existing(pointer, false);
     return this.json(at.parent.get(at.key));
   }
 
-  /** Resolves every segment but the last to a container; the last is returned as the key. */
-  private locate(pointer: string): Location {
+  /**
+   * Resolves every segment but the last to a container; the last is returned as the key. With
+   * `write`, the containers on the way are made writable (see `writableNodeOf`).
+   */
+  private locate(pointer: string, write = true): Location {
     const segments = parsePointer(pointer);
     if (segments.length === 0) throw new Error('unreachable: locate("") is handled by callers');
     let node = this.rootNode;
     for (let i = 0; i < segments.length - 1; i++) {
       const slot = childSlot(node, segments[i] as string);
       if (slot === undefined) throw notFound(`nothing at "${formatPointer(segments.slice(0, i + 1))}"`);
-      const next = this.nodeOf(slot);
+      const next = write ? this.writableNodeOf(node, segments[i] as string) : this.nodeOf(slot);
       if (next === undefined) {
         throw mismatch(`"${formatPointer(segments.slice(0, i + 1))}" is not an object or array`);
       }
@@ -485,13 +507,40 @@ export class Edit {
   private json(slot: unknown): Json {
     if (slot instanceof TextDraft) return slot.value;
     if (slot instanceof CollaborativeText) return slot.text;
-    if (slot instanceof Y.Text) return slot.toString();
-    const node = slot instanceof Y.AbstractType || typeof slot === 'object' ? this.nodeOf(slot) : undefined;
-    if (node === undefined) return slot as Json;
+    // What this edit has not touched converts as the document shows it (one converter).
+    const node =
+      (slot instanceof Y.Map || slot instanceof Y.Array) && this.drafts.has(slot)
+        ? this.drafts.get(slot)
+        : (isPlainObject(slot) || Array.isArray(slot)) && this.owned.has(slot)
+          ? this.nodeOf(slot)
+          : undefined;
+    if (node === undefined) return toJsonValue(slot);
     if (node.isArray) return node.keys().map((key) => this.json(node.get(key)));
-    const object: JsonObject = {};
-    for (const key of node.keys()) object[key] = this.json(node.get(key));
-    return object;
+    return Object.fromEntries(node.keys().map((key) => [key, this.json(node.get(key))]));
+  }
+
+  /**
+   * The container in `parent` at `key`, ready to be written. A plain object or array that a Y
+   * container holds as a value (as Yjs clients store `map.set('k', { … })`) is not mutated in
+   * place, which would change the document without a Yjs update: it is replaced by this edit's
+   * copy, so the commit writes it.
+   */
+  private writableNodeOf(parent: Node, key: string): Node | undefined {
+    const slot = childSlot(parent, key);
+    if ((isPlainObject(slot) || Array.isArray(slot)) && !this.owned.has(slot)) {
+      const copy = this.adopt(toJsonValue(slot));
+      parent.set(key, copy);
+      return this.nodeOf(copy);
+    }
+    return this.nodeOf(slot);
+  }
+
+  /** Marks a value (and every object and array in it) as this edit's own; returns it. */
+  private adopt<T>(value: T): T {
+    if (value instanceof CollaborativeText || typeof value !== 'object' || value === null) return value;
+    this.owned.add(value);
+    for (const item of Object.values(value)) this.adopt(item);
+    return value;
   }
 }
 
@@ -540,6 +589,25 @@ function isHighSurrogate(code: number): boolean {
 
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/**
+ * Checks a write of `value` at `pointer`: every segment must be a key a document may hold (no
+ * `__proto__`, no `constructor`/`prototype` pair, no lone surrogate; see `keyFault`) and the value
+ * must pass `assertWritable` there (which also bounds the depth). Removing such a key stays allowed.
+ */
+function assertWritableAt(pointer: string, value: unknown): void {
+  const segments = parsePointer(pointer);
+  for (let i = 0; i < segments.length; i++) {
+    const fault = keyFault(segments[i] as string, i > 0 ? (segments[i - 1] as string) : null);
+    if (fault !== undefined) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `at "${formatPointer(segments.slice(0, i + 1))}": ${fault}`,
+      });
+    }
+  }
+  assertWritable(value, pointer);
 }
 
 function parentPointer(pointer: string): string {

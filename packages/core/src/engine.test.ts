@@ -19,7 +19,7 @@ class CountingLog extends MemoryUpdateLog {
   failing = false;
   override async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.appends++;
-    if (this.failing) throw new Error('log down');
+    if (this.failing) throw new YStateError({ code: ErrorCode.LOG_UNAVAILABLE, message: 'log down' });
     return super.append(docId, entries);
   }
 }
@@ -120,19 +120,37 @@ describe('Engine: persistence', () => {
     await e.close();
   });
 
-  it('a failed append is an error for its caller, and the change is retried until the log has it', async () => {
+  it('while the log is unreachable, a write waits: it is retried in order and acknowledged once the log has it', async () => {
     const log = new CountingLog();
     const errors: unknown[] = [];
-    const e = engine(log, { onError: (error) => errors.push(error) });
-    await e.open('d');
-    log.failing = true;
-    await expect(e.write('d', (tx) => tx.set('/a', 1))).rejects.toMatchObject({
-      code: ErrorCode.LOG_UNAVAILABLE,
+    let reported!: () => void;
+    const firstError = new Promise<void>((resolve) => {
+      reported = resolve;
     });
-    // While the log stays down, flush says so instead of waiting forever.
+    const e = engine(log, {
+      onError: (error) => {
+        errors.push(error);
+        reported();
+      },
+    });
+    const doc = await e.open('d');
+    log.failing = true;
+    let acknowledged: number | undefined;
+    const write = e
+      .write('d', (tx) => tx.set('/a', 1))
+      .then(({ seq }) => {
+        acknowledged = seq;
+      });
+    await firstError;
+    // While the log stays down, flush says so instead of waiting forever; nothing is visible.
     await expect(e.flush()).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
+    expect(acknowledged).toBeUndefined();
+    expect(doc.toJSON()).toEqual({});
     log.failing = false;
     await e.flush();
+    await write;
+    expect(acknowledged).toBe(1);
+    expect(doc.toJSON()).toEqual({ a: 1 });
     expect((await log.read('d')).length).toBe(1);
     expect(errors.length).toBeGreaterThan(0);
     await e.close();
@@ -231,7 +249,7 @@ describe('Engine: change notifications carry seqs, in transaction order', () => 
     await b.close();
   });
 
-  it('applies a batch of entries from the bus as one transaction and one notification', async () => {
+  it('applies a batch of entries from the bus entry by entry, each notification with its own seq', async () => {
     const log = new MemoryUpdateLog();
     const bus = new MemorySyncBus();
     const b = engine(log, { bus: bus.peer(), nodeId: 'b' });
@@ -253,12 +271,14 @@ describe('Engine: change notifications carry seqs, in transaction order', () => 
         payload,
       })),
     );
-    const arrived = untilChange(doc, () => true);
+    const arrived = untilChange(doc, (c) => c.seq === 3);
     await bus.publish('d', stored);
-    const change = await arrived;
-    expect(change.seq).toBe(3);
-    expect(change.ops).toHaveLength(3);
-    expect(seen).toHaveLength(1);
+    await arrived;
+    expect(seen.map((c) => [c.seq, c.ops.map((op) => op.path)])).toEqual([
+      [1, ['/p']],
+      [2, ['/q']],
+      [3, ['/r']],
+    ]);
     await b.close();
   });
 });
@@ -268,7 +288,18 @@ describe('Engine: durable updates (what a server broadcasts)', () => {
     const log = new CountingLog();
     const bus = new MemorySyncBus();
     const failures: unknown[] = [];
-    const a = engine(log, { bus, nodeId: 'a', onError: (error) => failures.push(error) });
+    let failed!: () => void;
+    const firstFailure = new Promise<void>((resolve) => {
+      failed = resolve;
+    });
+    const a = engine(log, {
+      bus,
+      nodeId: 'a',
+      onError: (error) => {
+        failures.push(error);
+        failed();
+      },
+    });
     const b = engine(log, { bus: bus.peer(), nodeId: 'b' });
     const announced: [number, string][] = [];
     const stop = await a.onDurableUpdate('d', (update, seq, origin) => {
@@ -291,10 +322,13 @@ describe('Engine: durable updates (what a server broadcasts)', () => {
     ]);
     // Nothing is announced for a write whose append failed, until the retry lands.
     log.failing = true;
-    await expect(a.write('d', (tx) => tx.set('/lost', 1))).rejects.toThrow();
+    const retried = a.write('d', (tx) => tx.set('/retried', 1));
+    await firstFailure;
+    await expect(a.flush()).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
     expect(announced).toHaveLength(3);
     log.failing = false;
     await a.flush();
+    await retried;
     expect(announced.map(([seq]) => seq)).toEqual([1, 2, 3, 4]);
     expect(failures.length).toBeGreaterThan(0);
     stop();

@@ -6,6 +6,7 @@
 
 import type { Granularity, GranularityRule } from './granularity.js';
 import { granularityFor } from './granularity.js';
+import { GroupCommit } from './group-commit.js';
 import {
   DEFAULT_CHUNK,
   type HistoricalState,
@@ -25,8 +26,20 @@ import {
 } from './live-document.js';
 import type { LogEntry } from './log-entry.js';
 import { DocumentRegistry } from './registry.js';
+import { type Reverted, revert } from './revert.js';
 import type { Change, DocumentWriter, StateDocument } from './state-document.js';
+import { type Undone, type UndoSelection, undo } from './undo.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
+import {
+  diffVersions,
+  listVersions,
+  type NamedVersion,
+  nameVersion,
+  type VersionDiff,
+  type VersionPoint,
+  type VersionWriteOptions,
+  versionState,
+} from './versions.js';
 
 export interface EngineOptions {
   log: UpdateLog;
@@ -46,6 +59,11 @@ export interface EngineOptions {
   checkpointEvery?: { entries?: number; bytes?: number; sizeFraction?: number };
   /** Prune entries older than the checkpoint that leaves at least this many entries (default: keep all). */
   retainEntries?: number;
+  /**
+   * Refuse changes (DOCUMENT_TOO_LARGE) that would make a document's stored size — its latest
+   * checkpoint plus every entry since — exceed this many bytes (default: no cap).
+   */
+  maxDocumentBytes?: number;
   /** Evict documents nobody has held for this long (default 30 s). */
   idleTimeoutMs?: number;
   /** Entries read from the log per round trip while loading (default 500); loading yields every ~10 ms. */
@@ -90,8 +108,10 @@ export class Engine {
           throw error;
         });
       });
+    const commits = new GroupCommit(options.log);
     this.contextFor = (docId) => ({
       log: options.log,
+      commits,
       bus: options.bus,
       nodeId: this.nodeId,
       granularity: granularityFor(docId, rules, fallback),
@@ -101,6 +121,7 @@ export class Engine {
         sizeFraction: options.checkpointEvery?.sizeFraction ?? 0.1,
       },
       retainEntries: options.retainEntries ?? Number.POSITIVE_INFINITY,
+      maxDocumentBytes: options.maxDocumentBytes ?? Number.POSITIVE_INFINITY,
       loadChunk: options.loadChunk ?? DEFAULT_CHUNK,
       onError,
       onAppended: options.onAppended,
@@ -156,8 +177,10 @@ export class Engine {
   applyPatch(docId: string, patch: unknown, options: PatchWriteOptions = {}): Promise<{ seq: number }> {
     return this.with(docId, async (live) => {
       const origin = options.origin ?? this.nodeId;
+      // At the current seq with nothing on its way to the log, the base is what a write sees anyway.
+      const current = options.baseSeq === live.seq && live.settled;
       const base =
-        options.baseSeq === undefined
+        options.baseSeq === undefined || current
           ? undefined
           : (await stateAt(this.log, docId, { seq: options.baseSeq })).update;
       const { seq } = await live.change((doc) =>
@@ -167,7 +190,10 @@ export class Engine {
     });
   }
 
-  /** Takes a Yjs update from a client: logged first, applied once durable. Resolves with its seq. */
+  /**
+   * Takes a Yjs update from a client: checked at the gate (refused with nothing changed), logged,
+   * and applied once durable. Resolves with its seq.
+   */
   receive(docId: string, update: Uint8Array, options: WriteOptions = {}): Promise<{ seq: number }> {
     return this.with(docId, async (live) => ({
       seq: await live.receive(update, options.origin ?? this.nodeId),
@@ -315,5 +341,41 @@ export class Engine {
     } finally {
       this.release(docId);
     }
+  }
+
+  // Versions (versions.ts, revert.ts, undo.ts): thin delegations to the public API above.
+
+  /** The JSON Patch between two points (seq, time or named version) of a document's history. */
+  diff(docId: string, from: VersionPoint, to: VersionPoint): Promise<VersionDiff> {
+    return diffVersions(this.log, docId, from, to);
+  }
+
+  /** The document's JSON at a point, which may be a named version. */
+  versionState(docId: string, at: VersionPoint): Promise<HistoricalState> {
+    return versionState(this.log, docId, at);
+  }
+
+  /** Makes the document's JSON what it was at `to`, by new operations written as one entry. */
+  revert(docId: string, to: VersionPoint, options: VersionWriteOptions = {}): Promise<Reverted> {
+    return revert(this, docId, to, options);
+  }
+
+  /** Undoes one run's or one origin's changes (Yjs undo semantics), keeping everyone else's. */
+  undo(docId: string, selection: UndoSelection, options: VersionWriteOptions = {}): Promise<Undone> {
+    return undo(this, docId, selection, options);
+  }
+
+  /** Names a seq (default: the head), recorded in the log as a lifecycle event. */
+  nameVersion(
+    docId: string,
+    name: string,
+    options: WriteOptions & { seq?: number } = {},
+  ): Promise<NamedVersion> {
+    return nameVersion(this, docId, name, options);
+  }
+
+  /** The named versions of a document, with who named them and when. */
+  versions(docId: string): Promise<NamedVersion[]> {
+    return listVersions(this.log, docId);
   }
 }

@@ -38,6 +38,9 @@ export const ErrorCode = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   AGENT_PROTOCOL_VIOLATION: 'AGENT_PROTOCOL_VIOLATION',
   DOCUMENT_TOO_LARGE: 'DOCUMENT_TOO_LARGE',
+  VERSION_NOT_FOUND: 'VERSION_NOT_FOUND',
+  VERSION_EXISTS: 'VERSION_EXISTS',
+  RUN_NOT_FOUND: 'RUN_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -82,6 +85,9 @@ const table: Record<ErrorCode, { status: number; retryable?: true }> = {
   INTERNAL_ERROR: { status: 500 },
   AGENT_PROTOCOL_VIOLATION: { status: 422 },
   DOCUMENT_TOO_LARGE: { status: 413 },
+  VERSION_NOT_FOUND: { status: 404 },
+  VERSION_EXISTS: { status: 409 },
+  RUN_NOT_FOUND: { status: 404 },
 };
 
 export interface YStateErrorOptions {
@@ -128,11 +134,16 @@ export function isRetryable(error: unknown): boolean {
 
 /**
  * The one place an unknown thrown value becomes a `YStateError`: a `YStateError` passes through,
- * anything else is wrapped with the code and message the caller classified it as (keeping it as
- * `cause`, which is never shown to clients).
+ * anything else is wrapped with the code and message the caller classified it as, keeping it as
+ * `cause`. The thrown value's own message is appended unless `detail` is false (errors a client
+ * sees: their details stay in the logs).
  */
-export function toYStateError(error: unknown, fallback: { code: ErrorCode; message: string }): YStateError {
+export function toYStateError(
+  error: unknown,
+  fallback: { code: ErrorCode; message: string; detail?: boolean },
+): YStateError {
   if (error instanceof YStateError) return error;
   const detail = error instanceof Error ? error.message : String(error);
-  return new YStateError({ code: fallback.code, message: `${fallback.message}: ${detail}`, cause: error });
+  const message = fallback.detail === false ? fallback.message : `${fallback.message}: ${detail}`;
+  return new YStateError({ code: fallback.code, message, cause: error });
 }

@@ -11,8 +11,9 @@ import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { StateDocument } from './state-document.js';
+import { ROOT_MAP, StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
+import { toJsonValue } from './y-value.js';
 
 /** The transaction origin of entries applied from a log or a bus: they are durable already. */
 export class LogOrigin {
@@ -21,6 +22,8 @@ export class LogOrigin {
     readonly seq: number,
     /** Who wrote the (last) entry. */
     readonly origin: string,
+    /** True when this node wrote the entry. */
+    readonly local = false,
   ) {}
 }
 
@@ -32,22 +35,35 @@ const YIELD_BUDGET_MS = 10;
 /** …checked after every slice of this many entries. */
 const SLICE = 50;
 
-/** Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. */
-export function applyEntries(ydoc: Y.Doc, entries: readonly LogEntry[]): RecordedLifecycleEvent[] {
+/**
+ * Applies entries to a Y.Doc as one transaction; returns the lifecycle events among them. An entry
+ * Yjs cannot integrate (written before the gate checked updates) is integrated as far as Yjs goes,
+ * the same way on every load, and reported to `onUnreadable`: it never stops a load.
+ */
+export function applyEntries(
+  ydoc: Y.Doc,
+  entries: readonly LogEntry[],
+  origin?: LogOrigin,
+  onUnreadable: (entry: LogEntry, error: unknown) => void = () => {},
+): RecordedLifecycleEvent[] {
   const last = entries[entries.length - 1];
   if (last === undefined) return [];
   const events: RecordedLifecycleEvent[] = [];
   ydoc.transact(() => {
     for (const entry of entries) {
-      if (entry.kind === 'lifecycle') {
-        const { event, update } = decodeLifecyclePayload(entry.payload);
-        if (update) Y.applyUpdate(ydoc, update);
-        events.push({ ...event, seq: entry.seq, time: entry.time, origin: entry.origin });
-      } else {
-        Y.applyUpdate(ydoc, entry.payload);
+      try {
+        if (entry.kind === 'lifecycle') {
+          const { event, update } = decodeLifecyclePayload(entry.payload);
+          events.push({ ...event, seq: entry.seq, time: entry.time, origin: entry.origin });
+          if (update) Y.applyUpdate(ydoc, update);
+        } else {
+          Y.applyUpdate(ydoc, entry.payload);
+        }
+      } catch (error) {
+        onUnreadable(entry, error);
       }
     }
-  }, new LogOrigin(last.seq, last.origin));
+  }, origin ?? new LogOrigin(last.seq, last.origin));
   return events;
 }
 
@@ -127,7 +143,7 @@ export async function stateAt(log: UpdateLog, docId: string, at: HistoryPoint): 
     await loadInto(log, docId, ydoc, { to: seq });
     return {
       seq,
-      json: ydoc.getMap('state').toJSON() as Record<string, Json>,
+      json: toJsonValue(ydoc.getMap(ROOT_MAP)) as Record<string, Json>,
       update: Y.encodeStateAsUpdate(ydoc),
     };
   } finally {

@@ -22,7 +22,10 @@ export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
 export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
-export { assertJson, cloneJson, isPlainObject, jsonEqual } from './json.js';
+export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
+export { diffJson } from './json-diff.js';
+export type { DecodedUpdate } from './json-form.js';
+export { assertJsonForm } from './json-form.js';
 export type {
   AddOperation,
   CopyOperation,
@@ -52,6 +55,8 @@ export {
   EntryFlags,
   encodeEntry,
 } from './log-entry.js';
+export type { LogRedaction } from './log-redaction.js';
+export { logRedaction, redactRequestUrl } from './log-redaction.js';
 export type { MemorySyncBusOptions } from './memory-bus.js';
 export { MemorySyncBus } from './memory-bus.js';
 export { MemoryUpdateLog } from './memory-log.js';
@@ -61,6 +66,8 @@ export type { PathSegments } from './pointer.js';
 export { formatPointer, parsePointer } from './pointer.js';
 export type { RegistryEvents, RegistryOptions } from './registry.js';
 export { DocumentRegistry } from './registry.js';
+export type { Reverted } from './revert.js';
+export { planRevert, revert } from './revert.js';
 export { SeqTracker } from './seq-tracker.js';
 export type {
   BaseVersion,
@@ -72,7 +79,26 @@ export type {
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
+export type { Undone, UndoSelection } from './undo.js';
+export { selectionRange, undo } from './undo.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
+export type {
+  NamedVersion,
+  VersionDiff,
+  VersionHost,
+  VersionPoint,
+  VersionWriteOptions,
+} from './versions.js';
+export {
+  assertVersionName,
+  diffVersions,
+  findVersion,
+  listVersions,
+  nameVersion,
+  parseVersionPoint,
+  VersionLifecycle,
+  versionState,
+} from './versions.js';
 export type { Writable, YValue } from './y-value.js';
 export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';

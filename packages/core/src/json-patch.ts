@@ -25,7 +25,10 @@ export type JsonPatch = PatchOperation[];
 const withValue = new Set(['add', 'replace', 'test']);
 const withFrom = new Set(['move', 'copy']);
 
-/** Checks that untrusted input is a well-formed JSON Patch; throws INVALID_PATCH naming the first fault. */
+/**
+ * Checks that untrusted input is a well-formed JSON Patch; throws INVALID_PATCH naming the first
+ * fault, or INVALID_VALUE when an operation's value has no JSON form.
+ */
 export function parsePatch(input: unknown): JsonPatch {
   if (!Array.isArray(input)) throw invalidPatch('a JSON Patch must be an array of operations');
   return input.map((operation, i) => {
@@ -40,7 +43,14 @@ export function parsePatch(input: unknown): JsonPatch {
       try {
         assertJson(operation.value);
       } catch (cause) {
-        throw invalidPatch(`operation ${i} (${op}) has a value that is not JSON`, cause);
+        // A well-formed operation whose value has no JSON form: the same code as the path API
+        // and the update gate give for it (docs/architecture.md, "What a document may hold").
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        throw new YStateError({
+          code: ErrorCode.INVALID_VALUE,
+          message: `operation ${i} (${op}) has a value with no JSON form: ${detail}`,
+          cause,
+        });
       }
     }
     if (withFrom.has(op) && typeof operation.from !== 'string') {

@@ -1,15 +1,31 @@
 /**
- * One open document on one node, bound to its log and bus: local changes queue for the log
- * (group commit: whatever queued while an append was in flight goes out in the next one), change
- * notifications leave in transaction order carrying their seq, entries from other nodes are applied
- * in seq order with gaps filled from the log, and pause/resume buffers what comes in.
+ * One open document on one node, bound to its log and bus. The log leads and the document
+ * follows: the state everyone reads (`doc`) is exactly the log up to `seq`, because every change —
+ * a client's update, a write through the path API, an agent's patch, another node's entry — enters
+ * it only as a log entry, in seq order. Local changes are first tried on a staging replica (which
+ * refuses what Yjs cannot integrate and produces the update of a path write), queued for the log,
+ * and applied once durable. So every seq label names a real state, a refused change touches
+ * nothing, and a failed append leaves nothing behind to reload.
+ *
+ * Lifecycle:
+ *
+ *   loading ──loaded──▶ ready ◀──────────── reloaded ───┐
+ *      │                  │ non-retryable append failure │
+ *      │ failed           ▼                              │
+ *      └──────▶ closed ◀─ reloading ─────────────────────┘
+ *                 ▲   (ready and reloading close on dispose)
+ *
+ * Intake, beside it: `open`, or `paused` (from the log's status events), where clients' updates
+ * wait in order and path writes are refused until `resume`.
  */
 
 import * as Y from 'yjs';
 import { type Deferred, deferred } from './deferred.js';
-import { ErrorCode, isYStateError, YStateError } from './errors.js';
+import { ErrorCode, YStateError } from './errors.js';
 import type { Granularity } from './granularity.js';
-import { applyEntries, buildCheckpoint, LogOrigin, loadInto } from './history.js';
+import type { GroupCommit } from './group-commit.js';
+import { applyEntries, LogOrigin, loadInto } from './history.js';
+import { assertJsonForm } from './json-form.js';
 import {
   decodeLifecyclePayload,
   encodeLifecyclePayload,
@@ -17,23 +33,27 @@ import {
   type LifecycleStatus,
   type RecordedLifecycleEvent,
 } from './lifecycle.js';
-import type { EntryInput, LogEntry } from './log-entry.js';
+import type { LogEntry } from './log-entry.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
-import { SeqTracker } from './seq-tracker.js';
 import { type Change, type DocumentWriter, StateDocument } from './state-document.js';
-import { addsNothing } from './update-check.js';
+import { addsNothing, assertUpdate } from './update-check.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
+import { type Committed, type QueuedChange, WriteQueue } from './write-queue.js';
 
 /** What a live document needs from the engine that owns it. */
 export interface LiveDocumentContext {
   log: UpdateLog;
+  /** The node's group commit: appends of all documents share the store's expensive step. */
+  commits: GroupCommit;
   bus: SyncBus | undefined;
   nodeId: string;
   granularity: Granularity;
   checkpointEvery: { entries: number; bytes: number; sizeFraction: number };
   /** Keep at least this many entries before the latest checkpoint when pruning (Infinity: never prune). */
   retainEntries: number;
+  /** Refuse changes that would make the document's stored size exceed this (Infinity: no cap). */
+  maxDocumentBytes: number;
   /** How many entries are applied between event-loop yields when loading. */
   loadChunk: number;
   onError: (error: unknown, operation: string, docId: string) => void;
@@ -56,68 +76,67 @@ export type LifecycleListener = (event: RecordedLifecycleEvent) => void;
 /** Receives each Yjs update once the log holds it, with its seq and origin (what a server broadcasts). */
 export type DurableUpdateListener = (update: Uint8Array, seq: number, origin: string) => void;
 
-/** A change waiting for the log. */
-interface Pending {
-  kind: 'update' | 'lifecycle';
-  update: Uint8Array | undefined;
-  event?: LifecycleEvent;
-  origin: string;
-  /** Pending changes of one engine call share a group (`transaction` granularity merges a group). */
-  group: number;
-  time: number;
-  slot: Slot | undefined;
-  done: Deferred<number>;
+/** Where a live document is in its life (see the diagram above). */
+export type LiveDocumentState = 'loading' | 'ready' | 'reloading' | 'closed';
+
+/** An entry waiting for its turn: applied once every seq below it is. */
+interface Arrival {
+  entry: LogEntry;
+  /** Written by this node (the staging replica has it already). */
+  local: boolean;
 }
 
-/** A change notification waiting for its turn (and its seq). */
-interface Slot {
-  change: Change;
-  seq?: number;
-  ready: boolean;
-}
-
-/** Most changes one append carries; a longer queue goes out in several appends. */
-const MAX_BATCH = 512;
-const MAX_RETRY_DELAY_MS = 2000;
+const MAX_RELOAD_DELAY_MS = 2000;
 
 export class LiveDocument {
   readonly doc: StateDocument;
-  private tracker = new SeqTracker();
-  private queue: Pending[] = [];
-  private pumping: Promise<void> | undefined;
-  private windowTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryDelayMs = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private appendError: YStateError | undefined;
-  private readonly slots: Slot[] = [];
-  private draining = false;
-  private readonly slotOf = new WeakMap<Y.Transaction, Slot>();
+  private state: LiveDocumentState = 'loading';
+  private intake: 'open' | 'paused' = 'open';
+  private watermark = 0;
+  /** Entries beyond `watermark + 1`, by seq. */
+  private readonly ahead = new Map<number, Arrival>();
+  private readonly queue: WriteQueue;
+  /** Durable state plus the local changes on their way to the log; made on the first local change. */
+  private staged: StateDocument | undefined;
+  /** Set while a local change is tried on the staging replica: its updates are collected here. */
+  private capturing: { update: Uint8Array; origin: unknown }[] | undefined;
   private nextGroup = 0;
   private currentGroup: number | undefined;
-  private collecting: Pending[] | undefined;
-  private capturing: Pending | undefined;
-  private paused = false;
-  /** Updates received while paused, in order, with whoever waits for their seq. */
-  private readonly pausedUpdates: { update: Uint8Array; origin: string; done: Deferred<number> }[] = [];
-  private readonly pausedEntries: LogEntry[] = [];
+  private collecting: Promise<number>[] | undefined;
+  /** The error that put the document into `reloading`. */
+  private failure: YStateError | undefined;
+  private reloadDelayMs = 0;
+  /** Clients' updates received while paused, in order, with whoever waits for their seq. */
+  private readonly held: { update: Uint8Array; origin: string; done: Deferred<number> }[] = [];
   private incoming: Promise<void> = Promise.resolve();
   private readonly sinceCheckpoint = { entries: 0, bytes: 0 };
   /** The payload size of the latest checkpoint (loaded or stored), which spaces the next one. */
   private checkpointBytes = 0;
+  /** The stored size: the latest checkpoint plus every entry since (only tracked under a size cap). */
+  private storedBytes = 0;
   private checkpointing: Promise<void> | undefined;
   private readonly statuses = new Map<string, LifecycleStatus>();
   private readonly lifecycleListeners = new Set<LifecycleListener>();
   private readonly durableListeners = new Set<DurableUpdateListener>();
   private stopBus: (() => Promise<void>) | undefined;
-  private disposed = false;
 
   private constructor(
     readonly docId: string,
     private readonly ctx: LiveDocumentContext,
   ) {
-    const options: ConstructorParameters<typeof StateDocument>[1] = { sequencer: this.sequence };
+    const options: ConstructorParameters<typeof StateDocument>[1] = {
+      sequencer: this.sequence,
+      writeTo: this.writeTarget,
+    };
     if (ctx.onListenerError) options.onListenerError = ctx.onListenerError;
     this.doc = new StateDocument(docId, options);
+    this.queue = new WriteQueue({
+      granularity: ctx.granularity,
+      append: (entries) => ctx.commits.append(docId, entries),
+      onCommitted: (committed, unlogged) => this.committed(committed, unlogged),
+      onFailure: (error) => this.failed(error),
+      onRetry: (error) => ctx.onError(error, 'append', docId),
+    });
   }
 
   /** Opens a document: subscribes to its bus channel, then loads it from the log. */
@@ -128,7 +147,7 @@ export class LiveDocument {
     live.incoming = loaded.promise;
     try {
       if (ctx.bus) live.stopBus = await ctx.bus.subscribe(docId, (entries) => live.receiveEntries(entries));
-      const head = await loadInto(ctx.log, docId, live.doc.ydoc, {
+      live.watermark = await loadInto(ctx.log, docId, live.doc.ydoc, {
         chunk: ctx.loadChunk,
         onCheckpoint: (checkpoint) => {
           live.checkpointBytes = checkpoint.payload.byteLength;
@@ -137,24 +156,38 @@ export class LiveDocument {
           for (const event of events) live.noteStatus(event);
         },
       });
-      live.tracker = new SeqTracker(head);
+      if (Number.isFinite(ctx.maxDocumentBytes)) {
+        live.storedBytes = Y.encodeStateAsUpdate(live.doc.ydoc).byteLength;
+      }
       if (live.statuses.get('') === 'paused') live.setPaused(true);
-      live.doc.ydoc.on('update', live.onUpdate);
+      live.doc.ydoc.on('update', live.onDurableDocUpdate);
+      live.state = 'ready';
       loaded.resolve();
       return live;
     } catch (error) {
+      loaded.resolve();
       await live.dispose();
       throw error;
     }
   }
 
-  /** The highest seq this node has applied with nothing missing below it. */
+  /** The seq of the state `doc` holds: every entry up to it is applied, none after it. */
   get seq(): number {
-    return this.tracker.watermark;
+    return this.watermark;
+  }
+
+  /** Where the document is in its life. */
+  get lifecycle(): LiveDocumentState {
+    return this.state;
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.intake === 'paused';
+  }
+
+  /** True when no local change is on its way to the log (the staging replica equals `doc`). */
+  get settled(): boolean {
+    return this.queue.size === 0;
   }
 
   /** The status of the object at `path` ('' = the document), from its lifecycle events. */
@@ -164,10 +197,10 @@ export class LiveDocument {
 
   /**
    * Runs `fn` against the document (writes through the path API, `applyPatch`, …) and resolves
-   * once every change it made is durable, with the seq of the last entry holding them.
+   * once every change it made is durable and applied, with the seq of the last entry holding them.
    */
   async change<T>(fn: (doc: StateDocument) => T): Promise<{ seq: number; result: T }> {
-    const collected: Pending[] = [];
+    const collected: Promise<number>[] = [];
     this.currentGroup = ++this.nextGroup;
     this.collecting = collected;
     let result: T;
@@ -177,8 +210,8 @@ export class LiveDocument {
       this.currentGroup = undefined;
       this.collecting = undefined;
     }
-    if (collected.length === 0) return { seq: this.tracker.watermark, result };
-    const seqs = await Promise.all(collected.map((p) => p.done.promise));
+    if (collected.length === 0) return { seq: this.watermark, result };
+    const seqs = await Promise.all(collected);
     return { seq: Math.max(...seqs), result };
   }
 
@@ -188,38 +221,31 @@ export class LiveDocument {
   }
 
   /**
-   * Takes a Yjs update from a client. It is integrated into the document (an update Yjs cannot
-   * integrate is refused with INVALID_UPDATE, and only what Yjs did integrate is logged), appended
-   * to the log, and only then acknowledged and announced as durable. An update that adds nothing
-   * logs nothing. While the document is paused it waits, in order, for `resume`.
+   * Takes a Yjs update from a client. It is checked (well-formed, within the size cap, and
+   * integrable: tried on the staging replica, never on `doc`), appended to the log, and only then
+   * applied and announced. Refused: INVALID_UPDATE / INVALID_VALUE / DOCUMENT_TOO_LARGE, with
+   * nothing changed. An update that adds nothing logs nothing. While paused it waits for `resume`.
    */
   async receive(update: Uint8Array, origin: string): Promise<number> {
-    // addsNothing decodes the update, refusing a malformed one with INVALID_UPDATE.
-    if (addsNothing(this.doc.ydoc, update)) return this.tracker.watermark;
-    if (this.paused) {
+    this.assertWritable();
+    const decoded = assertUpdate(update);
+    if (addsNothing(this.doc.ydoc, decoded)) return this.watermark;
+    assertJsonForm(decoded, this.staged?.ydoc ?? this.doc.ydoc, update);
+    this.assertRoomFor(update.byteLength);
+    if (this.intake === 'paused') {
       const done = deferred<number>();
-      this.pausedUpdates.push({ update, origin, done });
+      this.held.push({ update, origin, done });
       return done.promise;
     }
-    const { seq } = await this.change((doc) => integrate(doc.ydoc, [update], origin));
-    return seq;
+    return this.stageUpdate(update, origin);
   }
 
-  /** Records a lifecycle event, with the state changes `change` makes in the same transaction. */
+  /** Records a lifecycle event, with the state changes `change` makes in the same entry. */
   record(event: LifecycleEvent, origin: string, change?: (tx: DocumentWriter) => void): Promise<number> {
-    const pending = this.pending('lifecycle', undefined, origin);
-    pending.event = event;
-    if (change) {
-      this.capturing = pending;
-      try {
-        this.doc.batch(change, origin);
-      } finally {
-        this.capturing = undefined;
-      }
-    }
+    this.assertWritable();
+    const update = change ? this.stage((staged) => staged.batch(change, origin)).update : undefined;
     if (event.type === 'status' && event.path === '' && event.name === 'paused') this.setPaused(true);
-    this.enqueue(pending);
-    return pending.done.promise;
+    return this.enqueue({ kind: 'lifecycle', update, event, origin });
   }
 
   /** Pauses the document: incoming updates wait in order, writes through the API are refused. */
@@ -227,7 +253,7 @@ export class LiveDocument {
     return this.record({ type: 'status', name: 'paused', path: '' }, origin);
   }
 
-  /** Resumes the document: records `resumed`, then applies everything that waited as one batch. */
+  /** Resumes the document: records `resumed`, then takes everything that waited as one entry. */
   resume(origin: string): Promise<number> {
     const seq = this.record({ type: 'status', name: 'resumed', path: '' }, origin);
     this.release();
@@ -256,206 +282,242 @@ export class LiveDocument {
 
   /** Entries from the bus: applied in seq order, gaps filled from the log, own echoes skipped. */
   receiveEntries(entries: readonly LogEntry[]): void {
-    this.incoming = this.incoming
-      .then(() => this.ingest(entries))
-      .catch((error) => this.ctx.onError(error, 'ingest', this.docId));
+    void this.accept(entries, false);
   }
 
   /** Reads whatever the log has beyond what this node applied (after a bus reconnect, say). */
   catchUp(): Promise<void> {
-    this.receiveEntries([]);
-    return this.incoming;
+    return this.accept([], false);
   }
 
   /** Resolves once every queued change is durable and every received entry applied. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.pumping || this.windowTimer) {
-      // Waiting for a window or a retry: try now.
-      if (this.windowTimer || this.retryTimer) {
-        clearTimeout(this.windowTimer);
-        clearTimeout(this.retryTimer);
-        this.windowTimer = undefined;
-        this.retryTimer = undefined;
-        void this.pump();
-      }
-      await this.pumping;
-      // The log is down: say so rather than wait for it (the retries go on in the background).
-      if (this.queue.length > 0 && this.retryTimer !== undefined && this.appendError) throw this.appendError;
-    }
+    await this.queue.drain();
     await this.incoming;
     await this.checkpointing;
   }
 
   /** Stops listening to the bus and the document (the registry destroys the document). */
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    clearTimeout(this.windowTimer);
-    clearTimeout(this.retryTimer);
-    this.doc.ydoc.off('update', this.onUpdate);
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.queue.close();
+    this.doc.ydoc.off('update', this.onDurableDocUpdate);
+    this.staged?.destroy();
+    this.staged = undefined;
     await this.stopBus?.();
   }
 
-  // --- local changes → log ---
+  // --- local changes: staged, queued, durable, applied ---
 
-  private readonly onUpdate = (
-    update: Uint8Array,
-    origin: unknown,
-    _ydoc: Y.Doc,
-    transaction: Y.Transaction,
-  ) => {
-    if (origin instanceof LogOrigin) {
-      this.announceDurable(update, origin.seq, origin.origin);
-      return;
+  private assertWritable(): void {
+    if (this.state === 'closed') {
+      throw new YStateError({
+        code: ErrorCode.DOCUMENT_CLOSED,
+        message: `document "${this.docId}" is closed`,
+      });
     }
-    const slot = this.slotOf.get(transaction);
-    if (this.capturing) {
-      this.capturing.update = update;
-      this.capturing.slot = slot;
-      return;
+    if (this.state === 'reloading' && this.failure) throw this.failure;
+  }
+
+  private assertRoomFor(bytes: number): void {
+    const max = this.ctx.maxDocumentBytes;
+    if (this.storedBytes + bytes <= max) return;
+    throw new YStateError({
+      code: ErrorCode.DOCUMENT_TOO_LARGE,
+      message: `document "${this.docId}" would exceed its size limit of ${max} bytes`,
+    });
+  }
+
+  /** The replica local changes are tried on: the durable state plus the changes on their way. */
+  private stagingReplica(): StateDocument {
+    if (this.staged === undefined) {
+      const staged = new StateDocument(this.docId);
+      Y.applyUpdate(staged.ydoc, Y.encodeStateAsUpdate(this.doc.ydoc), this);
+      staged.ydoc.on('update', this.onStagedUpdate);
+      this.staged = staged;
     }
-    const pending = this.pending('update', update, originId(origin, this.ctx.nodeId));
-    pending.slot = slot;
-    this.enqueue(pending);
+    return this.staged;
+  }
+
+  /** Writes through `doc` (the path API, `applyPatch`) land here: staged, then queued. */
+  private readonly writeTarget = {
+    write: <T>(run: (staged: StateDocument) => T): T => {
+      this.assertWritable();
+      if (this.intake === 'paused') {
+        throw new YStateError({
+          code: ErrorCode.DOCUMENT_PAUSED,
+          message: `document "${this.docId}" is paused`,
+        });
+      }
+      const { result, update, origin } = this.stage(run);
+      if (update) void this.enqueue({ kind: 'update', update, event: undefined, origin });
+      return result;
+    },
+    text: (pointer: string): Y.Text => this.stagingReplica().text(pointer),
   };
 
-  private pending(kind: Pending['kind'], update: Uint8Array | undefined, origin: string): Pending {
-    const pending: Pending = {
-      kind,
+  private readonly onStagedUpdate = (update: Uint8Array, origin: unknown): void => {
+    // Entries mirrored from the log, and the replica's own making, are not changes.
+    if (origin instanceof LogOrigin || origin === this) return;
+    if (this.capturing) {
+      this.capturing.push({ update, origin });
+      return;
+    }
+    // An editor binding writing to the replica's Y types (see `StateDocument.text`).
+    void this.enqueue({
+      kind: 'update',
       update,
-      origin,
+      event: undefined,
+      origin: originId(origin, this.ctx.nodeId),
+    });
+  };
+
+  /**
+   * Runs a local change on the staging replica and returns the update it made. If Yjs throws
+   * part-way, the replica may hold part of the change: it is dropped (and rebuilt from the durable
+   * state when next needed), so a refused change leaves nothing anywhere.
+   */
+  private stage<T>(run: (staged: StateDocument) => T): {
+    result: T;
+    update: Uint8Array | undefined;
+    origin: string;
+  } {
+    const staged = this.stagingReplica();
+    const collected: { update: Uint8Array; origin: unknown }[] = [];
+    const outer = this.capturing;
+    this.capturing = collected;
+    try {
+      const result = run(staged);
+      const updates = collected.map((c) => c.update);
+      const update = updates.length <= 1 ? updates[0] : Y.mergeUpdates(updates);
+      return { result, update, origin: originId(collected[collected.length - 1]?.origin, this.ctx.nodeId) };
+    } catch (error) {
+      if (collected.length > 0) this.dropStaged();
+      throw error;
+    } finally {
+      this.capturing = outer;
+    }
+  }
+
+  private stageUpdate(update: Uint8Array, origin: string): Promise<number> {
+    try {
+      this.stage((staged) => Y.applyUpdate(staged.ydoc, update, origin));
+    } catch (cause) {
+      // Whatever Yjs integrated before it threw is gone with the replica: nothing changed.
+      this.dropStaged();
+      throw new YStateError({
+        code: ErrorCode.INVALID_UPDATE,
+        message: 'Yjs could not integrate the update',
+        cause,
+      });
+    }
+    // The update as received is what the log holds, so every replay integrates it as `doc` does.
+    return this.enqueue({ kind: 'update', update, event: undefined, origin });
+  }
+
+  private dropStaged(): void {
+    this.staged?.ydoc.off('update', this.onStagedUpdate);
+    this.staged?.destroy();
+    this.staged = undefined;
+  }
+
+  private enqueue(change: Omit<QueuedChange, 'group' | 'time'>): Promise<number> {
+    const done = this.queue.add({
+      ...change,
       group: this.currentGroup ?? ++this.nextGroup,
       time: Date.now(),
-      slot: undefined,
-      done: deferred<number>(),
-    };
-    this.collecting?.push(pending);
-    return pending;
-  }
-
-  private enqueue(pending: Pending): void {
-    this.queue.push(pending);
-    const { granularity } = this.ctx;
-    if (granularity.mode === 'window' && this.queue.length < MAX_BATCH) {
-      this.windowTimer ??= setTimeout(() => {
-        this.windowTimer = undefined;
-        void this.pump();
-      }, granularity.windowMs);
-      return;
-    }
-    void this.pump();
-  }
-
-  private pump(): Promise<void> {
-    this.pumping ??= (async () => {
-      try {
-        // Let the rest of this turn queue its changes too: they go out in the same append.
-        await Promise.resolve();
-        while (this.queue.length > 0 && !this.disposed && this.retryTimer === undefined) {
-          await this.commit(this.queue.splice(0, MAX_BATCH));
-        }
-      } finally {
-        this.pumping = undefined;
-      }
-    })();
-    return this.pumping;
-  }
-
-  /** Appends one batch, then applies what waited for durability and releases notifications. */
-  private async commit(batch: Pending[]): Promise<void> {
-    const logsUpdates = this.ctx.granularity.mode !== 'lifecycle';
-    const logged = logsUpdates ? batch : batch.filter((p) => p.kind === 'lifecycle');
-    const groups = groupForEntries(logged, this.ctx.granularity);
-    let stored: LogEntry[];
-    try {
-      stored = groups.length > 0 ? await this.ctx.log.append(this.docId, groups.map(toEntry)) : [];
-      if (!logsUpdates && logged.length < batch.length) await this.storeState();
-    } catch (cause) {
-      const error = isYStateError(cause)
-        ? cause
-        : new YStateError({
-            code: ErrorCode.LOG_UNAVAILABLE,
-            message: `appending to "${this.docId}" failed`,
-            cause,
-          });
-      for (const p of batch) p.done.reject(error);
-      this.ctx.onError(error, 'append', this.docId);
-      // A refusal (an entry this store cannot hold) would fail again: only an unreachable log is retried.
-      if (error.code !== ErrorCode.LOG_UNAVAILABLE) return;
-      // Every change in the batch is in the document already: it must still reach the log.
-      const retry = batch.map((p) => ({ ...p, done: deferred<number>() }));
-      this.queue.unshift(...retry);
-      this.appendError = error;
-      this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(50, this.retryDelayMs * 2));
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        void this.pump();
-      }, this.retryDelayMs);
-      // Retrying must not keep a process alive that is otherwise done.
-      (this.retryTimer as { unref?: () => void }).unref?.();
-      return;
-    }
-    this.retryDelayMs = 0;
-    this.appendError = undefined;
-    const waiting: { pending: Pending; seq: number }[] = [];
-    const events: RecordedLifecycleEvent[] = [];
-    stored.forEach((entry, i) => {
-      this.tracker.add(entry.seq);
-      for (const pending of groups[i] as Pending[]) {
-        waiting.push({ pending, seq: entry.seq });
-        if (pending.event)
-          events.push({ ...pending.event, seq: entry.seq, time: entry.time, origin: entry.origin });
-      }
     });
-    for (const pending of batch) {
-      if (!waiting.some((w) => w.pending === pending)) waiting.push({ pending, seq: this.tracker.watermark });
-    }
-    for (const { pending, seq } of waiting) {
-      if (pending.slot) {
-        pending.slot.ready = true;
-        if (logsUpdates || pending.kind === 'lifecycle') pending.slot.seq = seq;
-      }
-    }
-    this.drain();
-    for (const { pending, seq } of waiting) {
-      if (pending.update) this.announceDurable(pending.update, seq, pending.origin);
-    }
-    for (const event of events) this.deliver(event);
-    for (const { pending, seq } of waiting) pending.done.resolve(seq);
-    if (stored.length > 0) this.afterAppend(stored);
+    this.collecting?.push(done);
+    return done;
   }
 
-  /** `lifecycle` granularity keeps state out of the log: it is stored as a checkpoint instead. */
-  private async storeState(): Promise<void> {
-    if (this.tracker.watermark === 0) {
+  /** A batch is durable: apply its entries (in seq order with everyone else's), then announce. */
+  private async committed(
+    committed: readonly Committed[],
+    unlogged: readonly QueuedChange[],
+  ): Promise<number> {
+    const entries = committed.map((c) => c.entry);
+    if (entries.length > 0) {
+      if (!this.ctx.log.publishesAppends) {
+        this.ctx.bus
+          ?.publish(this.docId, entries)
+          .catch((error) => this.ctx.onError(error, 'publish', this.docId));
+      }
+      await this.accept(entries, true);
+      this.ctx.onAppended?.(this.docId, entries);
+      this.afterAppend(entries);
+    }
+    if (unlogged.length > 0) await this.storeState(unlogged);
+    return this.watermark;
+  }
+
+  /** `lifecycle` granularity keeps state out of the log: it is stored as a checkpoint, then applied. */
+  private async storeState(unlogged: readonly QueuedChange[]): Promise<void> {
+    if (this.watermark === 0) {
       // A checkpoint names the entry it follows: a document's first is its `created` event.
       const created: LifecycleEvent = { type: 'status', name: 'created', path: '' };
-      const payload = encodeLifecyclePayload(created);
-      const [entry] = await this.ctx.log.append(this.docId, [
-        { kind: 'lifecycle', time: Date.now(), origin: this.ctx.nodeId, flags: 0, payload },
+      const entries = await this.ctx.commits.append(this.docId, [
+        {
+          kind: 'lifecycle',
+          time: Date.now(),
+          origin: this.ctx.nodeId,
+          flags: 0,
+          payload: encodeLifecyclePayload(created),
+        },
       ]);
-      if (entry) {
-        this.tracker.add(entry.seq);
-        this.deliver({ ...created, seq: entry.seq, time: entry.time, origin: entry.origin });
-      }
+      await this.accept(entries, true);
     }
+    const updates = unlogged.map((c) => c.update as Uint8Array);
+    const payload = Y.mergeUpdates([Y.encodeStateAsUpdate(this.doc.ydoc), ...updates]);
+    const seq = this.watermark;
     await this.ctx.log.storeCheckpoint(this.docId, {
       kind: 'checkpoint',
-      seq: this.tracker.watermark,
+      seq,
       time: Date.now(),
       origin: this.ctx.nodeId,
       flags: 0,
-      payload: Y.encodeStateAsUpdate(this.doc.ydoc),
+      payload,
     });
+    const last = unlogged[unlogged.length - 1] as QueuedChange;
+    Y.applyUpdate(this.doc.ydoc, Y.mergeUpdates(updates), new LogOrigin(seq, last.origin, true));
+  }
+
+  /** A non-retryable append failure: every waiter has the error; reload from the log, then take writes. */
+  private failed(error: YStateError): void {
+    this.ctx.onError(error, 'append', this.docId);
+    if (this.state !== 'ready') return;
+    this.state = 'reloading';
+    this.failure = error;
+    // The replica holds the refused changes (and later ones that build on them): it goes.
+    this.dropStaged();
+    this.reload();
+  }
+
+  /**
+   * Reloading is reading what the log holds beyond `seq`: `doc` never held anything else, and a
+   * store that could not undo part of a refused batch has it in the log, where it is now applied.
+   */
+  private reload(): void {
+    this.accept([], false).then(
+      () => {
+        if (this.state !== 'reloading') return;
+        this.state = 'ready';
+        this.failure = undefined;
+        this.reloadDelayMs = 0;
+      },
+      (error) => {
+        this.ctx.onError(error, 'reload', this.docId);
+        this.reloadDelayMs = Math.min(MAX_RELOAD_DELAY_MS, Math.max(50, this.reloadDelayMs * 2));
+        const timer = setTimeout(() => {
+          if (this.state === 'reloading') this.reload();
+        }, this.reloadDelayMs);
+        (timer as { unref?: () => void }).unref?.();
+      },
+    );
   }
 
   private afterAppend(stored: readonly LogEntry[]): void {
-    this.ctx.onAppended?.(this.docId, stored);
-    if (!this.ctx.log.publishesAppends) {
-      this.ctx.bus
-        ?.publish(this.docId, stored)
-        .catch((error) => this.ctx.onError(error, 'publish', this.docId));
-    }
     if (this.ctx.granularity.mode === 'lifecycle') return;
     this.sinceCheckpoint.entries += stored.length;
     for (const entry of stored) this.sinceCheckpoint.bytes += entry.payload.byteLength;
@@ -465,117 +527,122 @@ export class LiveDocument {
     if (since.bytes < this.checkpointBytes * sizeFraction) return;
     this.sinceCheckpoint.entries = 0;
     this.sinceCheckpoint.bytes = 0;
-    this.checkpointing = this.checkpoint(this.tracker.watermark)
+    this.checkpointing = this.checkpoint()
       .catch((error) => this.ctx.onError(error, 'checkpoint', this.docId))
       .finally(() => {
         this.checkpointing = undefined;
       });
   }
 
-  /** Stores a checkpoint at `seq` built from the log, then prunes what the retention bound allows. */
-  private async checkpoint(seq: number): Promise<void> {
+  /** Stores a checkpoint of `doc` (exactly the state at `seq`), then prunes what the retention bound allows. */
+  private async checkpoint(): Promise<void> {
     const { log, nodeId, retainEntries } = this.ctx;
-    const checkpoint = await buildCheckpoint(log, this.docId, seq, nodeId);
-    await log.storeCheckpoint(this.docId, checkpoint);
-    this.checkpointBytes = checkpoint.payload.byteLength;
+    const seq = this.watermark;
+    const payload = Y.encodeStateAsUpdate(this.doc.ydoc);
+    await log.storeCheckpoint(this.docId, {
+      kind: 'checkpoint',
+      seq,
+      time: Date.now(),
+      origin: nodeId,
+      flags: 0,
+      payload,
+    });
+    this.checkpointBytes = payload.byteLength;
+    if (Number.isFinite(this.ctx.maxDocumentBytes)) this.storedBytes = payload.byteLength;
     if (!Number.isFinite(retainEntries)) return;
     const oldest = await log.latestCheckpoint(this.docId, seq - retainEntries);
     if (oldest) await log.prune(this.docId, oldest.seq + 1);
   }
 
-  // --- notifications, in transaction order ---
+  // --- entries, in seq order ---
 
-  private readonly sequence = (change: Change, transaction: Y.Transaction): void => {
-    const origin = transaction.origin;
-    const slot: Slot =
-      origin instanceof LogOrigin
-        ? { change: { ...change, origin: origin.origin }, seq: origin.seq, ready: true }
-        : { change, ready: false };
-    this.slots.push(slot);
-    this.slotOf.set(transaction, slot);
-    this.drain();
-  };
-
-  private drain(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.slots[0]?.ready) {
-        const slot = this.slots.shift() as Slot;
-        this.doc.emit(slot.seq === undefined ? slot.change : { ...slot.change, seq: slot.seq });
-      }
-    } finally {
-      this.draining = false;
-    }
+  /**
+   * Takes entries (this node's own once durable, or from the bus) and applies every one whose
+   * turn has come, in seq order; a gap is filled from the log, which is the truth (the bus is only
+   * the fast path). With no entries, reads whatever the log has beyond `seq`.
+   */
+  private accept(entries: readonly LogEntry[], local: boolean): Promise<void> {
+    const run = this.incoming.then(() => this.ingest(entries, local));
+    this.incoming = run.catch((error) => this.ctx.onError(error, 'ingest', this.docId));
+    return run;
   }
 
-  // --- entries from other nodes ---
-
-  private async ingest(entries: readonly LogEntry[]): Promise<void> {
-    if (this.disposed) return;
-    let fresh = entries.filter((e) => !this.tracker.has(e.seq));
-    const highest = Math.max(this.tracker.watermark, ...fresh.map((e) => e.seq));
-    const arrived = new Set(fresh.map((e) => e.seq));
+  private async ingest(entries: readonly LogEntry[], local: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    for (const entry of entries) {
+      if (entry.seq > this.watermark && !this.ahead.has(entry.seq))
+        this.ahead.set(entry.seq, { entry, local });
+    }
+    let highest = this.watermark;
+    for (const seq of this.ahead.keys()) highest = Math.max(highest, seq);
     let gap = false;
-    for (let seq = this.tracker.watermark + 1; seq <= highest && !gap; seq++) {
-      gap = !this.tracker.has(seq) && !arrived.has(seq);
-    }
+    for (let seq = this.watermark + 1; seq <= highest && !gap; seq++) gap = !this.ahead.has(seq);
     if (gap || entries.length === 0) {
-      // The bus is only the fast path: the log is the truth.
-      const from = this.tracker.watermark + 1;
-      const to = entries.length === 0 ? undefined : highest;
-      fresh = (await this.ctx.log.read(this.docId, to === undefined ? { from } : { from, to })).filter(
-        (e) => !this.tracker.has(e.seq),
+      const from = this.watermark + 1;
+      const read = await this.ctx.log.read(
+        this.docId,
+        entries.length === 0 ? { from } : { from, to: highest },
       );
-      const filled = fresh.filter((e) => !arrived.has(e.seq)).length;
-      if (filled > 0) this.ctx.onGapFilled(this.docId, filled);
+      let filled = 0;
+      for (const entry of read) {
+        if (entry.seq <= this.watermark || this.ahead.has(entry.seq)) continue;
+        this.ahead.set(entry.seq, { entry, local: false });
+        filled++;
+      }
+      if (filled > 0 && entries.length > 0) this.ctx.onGapFilled(this.docId, filled);
     }
-    fresh.sort((a, b) => a.seq - b.seq);
-    if (fresh.length === 0) return;
-    if (this.paused) {
-      this.holdWhilePaused(fresh);
-      return;
+    for (let next = this.ahead.get(this.watermark + 1); next; next = this.ahead.get(this.watermark + 1)) {
+      this.ahead.delete(next.entry.seq);
+      this.apply(next);
     }
-    this.applyEntries(fresh);
   }
 
-  private applyEntries(entries: readonly LogEntry[]): void {
-    const events = applyEntries(this.doc.ydoc, entries);
-    for (const entry of entries) this.tracker.add(entry.seq);
+  /** Applies one entry to `doc` (and to the staging replica, unless it came from there). */
+  private apply({ entry, local }: Arrival): void {
+    this.watermark = entry.seq;
+    if (Number.isFinite(this.ctx.maxDocumentBytes)) this.storedBytes += entry.payload.byteLength;
+    const origin = new LogOrigin(entry.seq, entry.origin, local);
+    const unreadable = (bad: LogEntry, error: unknown) =>
+      this.ctx.onError(
+        new YStateError({
+          code: ErrorCode.CORRUPT_ENTRY,
+          message: `entry ${bad.seq} of "${this.docId}" could not be fully integrated`,
+          cause: error,
+        }),
+        'apply',
+        this.docId,
+      );
+    const events = applyEntries(this.doc.ydoc, [entry], origin, unreadable);
+    if (this.staged && !local) applyEntries(this.staged.ydoc, [entry], origin);
     for (const event of events) {
       this.deliver(event);
-      if (event.type === 'status' && event.path === '' && event.name === 'paused') this.setPaused(true);
+      if (event.type === 'status' && event.path === '') {
+        if (event.name === 'paused') this.setPaused(true);
+        else if (event.name === 'resumed' && !local) this.release();
+      }
     }
   }
 
-  /** While paused, entries wait; a `resumed` among them (another node resumed) releases them. */
-  private holdWhilePaused(entries: readonly LogEntry[]): void {
-    this.pausedEntries.push(...entries);
-    for (const entry of entries) this.tracker.add(entry.seq);
-    const resumed = entries.some((e) => e.kind === 'lifecycle' && isResumed(e));
-    if (resumed) this.release();
-  }
+  // --- pause ---
 
-  /** Leaves the paused state: what waited is applied as one batch. */
+  /** Leaves the paused state: the updates that waited go to the log as one entry. */
   private release(): void {
     this.setPaused(false);
-    const entries = this.pausedEntries.splice(0);
-    if (entries.length > 0) {
-      const events = applyEntries(this.doc.ydoc, entries);
-      for (const event of events) this.deliver(event);
-    }
-    const waiting = this.pausedUpdates.splice(0);
+    const waiting = this.held.splice(0);
     if (waiting.length === 0) return;
-    // Updates received while paused are applied as one batch: one transaction, one entry.
     const origin = waiting.length === 1 ? (waiting[0]?.origin as string) : this.ctx.nodeId;
-    this.change((doc) =>
-      integrate(
-        doc.ydoc,
-        waiting.map((w) => w.update),
-        origin,
-      ),
-    ).then(
-      ({ seq }) => {
+    const update =
+      waiting.length === 1
+        ? (waiting[0]?.update as Uint8Array)
+        : Y.mergeUpdates(waiting.map((w) => w.update));
+    let done: Promise<number>;
+    try {
+      done = this.stageUpdate(update, origin);
+    } catch (error) {
+      done = Promise.reject(error);
+    }
+    done.then(
+      (seq) => {
         for (const w of waiting) w.done.resolve(seq);
       },
       (error) => {
@@ -585,19 +652,42 @@ export class LiveDocument {
   }
 
   private setPaused(paused: boolean): void {
-    this.paused = paused;
-    this.doc.setWritesPaused(paused);
+    this.intake = paused ? 'paused' : 'open';
   }
 
-  private announceDurable(update: Uint8Array, seq: number, origin: string): void {
+  // --- notifications ---
+
+  /** Every change of `doc` comes from a log entry: it carries that entry's seq and origin. */
+  private readonly sequence = (change: Change, transaction: Y.Transaction): void => {
+    const origin = transaction.origin;
+    if (origin instanceof LogOrigin) {
+      this.doc.emit({ ...change, origin: origin.origin, seq: origin.seq, local: origin.local });
+    } else {
+      this.doc.emit(change);
+    }
+  };
+
+  private readonly onDurableDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (!(origin instanceof LogOrigin)) {
+      // Someone wrote to `doc.ydoc` directly, bypassing the gate: it still must reach the log.
+      this.ctx.onError(
+        new YStateError({
+          code: ErrorCode.INVALID_UPDATE,
+          message: `a change was made directly on the Y.Doc of "${this.docId}"; write through the engine`,
+        }),
+        'direct write',
+        this.docId,
+      );
+      return;
+    }
     for (const listener of this.durableListeners) {
       try {
-        listener(update, seq, origin);
+        listener(update, origin.seq, origin.origin);
       } catch (error) {
         this.ctx.onError(error, 'durable update listener', this.docId);
       }
     }
-  }
+  };
 
   private deliver(event: RecordedLifecycleEvent): void {
     this.noteStatus(event);
@@ -615,69 +705,13 @@ export class LiveDocument {
   }
 }
 
-/** Splits a batch into the groups that each become one entry, per the granularity. */
-function groupForEntries(batch: readonly Pending[], granularity: Granularity): Pending[][] {
-  const groups: Pending[][] = [];
-  for (const pending of batch) {
-    const last = groups[groups.length - 1];
-    const previous = last?.[last.length - 1];
-    const mergeable =
-      previous !== undefined &&
-      pending.kind === 'update' &&
-      previous.kind === 'update' &&
-      previous.origin === pending.origin &&
-      ((granularity.mode === 'transaction' && previous.group === pending.group) ||
-        granularity.mode === 'window');
-    if (mergeable) last?.push(pending);
-    else groups.push([pending]);
-  }
-  return groups;
-}
-
-function toEntry(group: readonly Pending[]): EntryInput {
-  const first = group[0] as Pending;
-  const entry = { time: first.time, origin: first.origin, flags: 0 };
-  if (first.kind === 'lifecycle') {
-    return {
-      ...entry,
-      kind: 'lifecycle',
-      payload: encodeLifecyclePayload(first.event as LifecycleEvent, first.update),
-    };
-  }
-  const updates = group.map((p) => p.update as Uint8Array);
-  // A handful of updates merge cheaply (batches are capped); merging thousands would be super-linear.
-  return {
-    ...entry,
-    kind: 'update',
-    payload: updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
-  };
-}
-
-function isResumed(entry: LogEntry): boolean {
-  const { event } = decodeLifecyclePayload(entry.payload);
-  return event.type === 'status' && event.name === 'resumed' && event.path === '';
-}
-
-/**
- * Integrates updates into a document in one transaction with `origin`. Yjs reports what it did
- * integrate as the transaction's update even when a malformed update throws part-way, so the log
- * always holds exactly what the document holds; the caller gets INVALID_UPDATE.
- */
-function integrate(ydoc: Y.Doc, updates: readonly Uint8Array[], origin: string): void {
-  try {
-    ydoc.transact(() => {
-      for (const update of updates) Y.applyUpdate(ydoc, update);
-    }, origin);
-  } catch (cause) {
-    throw new YStateError({
-      code: ErrorCode.INVALID_UPDATE,
-      message: 'Yjs could not integrate the update',
-      cause,
-    });
-  }
-}
-
 /** The origin id an entry records for a transaction origin: strings as they are, else this node. */
 function originId(origin: unknown, nodeId: string): string {
   return typeof origin === 'string' ? origin : nodeId;
+}
+
+/** True for a lifecycle entry that resumes the document. */
+export function isResumed(entry: LogEntry): boolean {
+  const { event } = decodeLifecyclePayload(entry.payload);
+  return event.type === 'status' && event.name === 'resumed' && event.path === '';
 }

@@ -12,7 +12,7 @@ import { type PatchOperation, parsePatch } from './json-patch.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { patchOfEvents } from './transaction-patch.js';
-import type { Writable } from './y-value.js';
+import { toJsonValue, type Writable } from './y-value.js';
 
 /** The name of the root map that holds a document's JSON view. */
 export const ROOT_MAP = 'state';
@@ -65,6 +65,20 @@ export interface StateDocumentOptions {
    * `emit` later, in transaction order, with the seq attached.
    */
   sequencer?: (change: Change, transaction: Y.Transaction) => void;
+  /**
+   * Where writes through this object go instead of its own Y.Doc. A live document of an engine
+   * reads from the durable state (exactly the log up to its seq) and stages writes on a replica
+   * until the log holds them; see docs/architecture.md.
+   */
+  writeTo?: WriteTarget;
+}
+
+/** Takes the writes of a document that does not write to its own Y.Doc (see `StateDocumentOptions.writeTo`). */
+export interface WriteTarget {
+  /** Runs a write against the document that takes it. */
+  write<T>(run: (doc: StateDocument) => T): T;
+  /** The `Y.Text` at `pointer` in that document, for editor bindings. */
+  text(pointer: string): Y.Text;
 }
 
 /** A collaborative JSON document addressed by JSON Pointers. */
@@ -76,6 +90,7 @@ export class StateDocument {
   private readonly listeners = new Set<ChangeListener>();
   private readonly onListenerError: ((error: unknown, change: Change) => void) | undefined;
   private readonly sequencer: ((change: Change, transaction: Y.Transaction) => void) | undefined;
+  private readonly writeTo: WriteTarget | undefined;
   private destroyed = false;
   private pausedWrites = false;
 
@@ -86,6 +101,7 @@ export class StateDocument {
     this.origin = options.origin ?? this;
     this.onListenerError = options.onListenerError;
     this.sequencer = options.sequencer;
+    this.writeTo = options.writeTo;
     this.root.observeDeep(this.observe);
   }
 
@@ -96,7 +112,7 @@ export class StateDocument {
 
   /** The whole document as JSON. */
   toJSON(): Record<string, Json> {
-    return this.root.toJSON() as Record<string, Json>;
+    return toJsonValue(this.root) as Record<string, Json>;
   }
 
   /** Sets an object member or replaces an array element; the parent must exist. */
@@ -129,8 +145,9 @@ export class StateDocument {
     this.batch((tx) => tx.spliceText(pointer, index, deleteCount, text));
   }
 
-  /** The `Y.Text` at `pointer`, for editor bindings. */
+  /** The `Y.Text` at `pointer`, for editor bindings (on the replica writes go to, when there is one). */
   text(pointer: string): Y.Text {
+    if (this.writeTo) return this.writeTo.text(pointer);
     let node: unknown = this.root;
     for (const segment of parsePointer(pointer)) {
       node =
@@ -155,6 +172,8 @@ export class StateDocument {
    */
   batch<T>(fn: (tx: DocumentWriter) => T, origin: unknown = this.origin): T {
     this.assertOpen();
+    const target = this.writeTo;
+    if (target) return target.write((doc) => doc.batch(fn, origin));
     const edit = new Edit(this.root);
     const result = fn(writerOf(edit));
     edit.commit(origin);
@@ -169,6 +188,12 @@ export class StateDocument {
   applyPatch(patch: unknown, options: PatchOptions = {}): void {
     const ops = parsePatch(patch);
     const origin = options.origin ?? this.origin;
+    const target = this.writeTo;
+    if (target) {
+      this.assertOpen();
+      target.write((doc) => doc.applyPatch(ops, { ...options, origin }));
+      return;
+    }
     if (options.base === undefined) {
       this.batch((tx) => {
         for (const op of ops) tx.apply(op);

@@ -47,7 +47,7 @@ export function patchOfEvents(events: readonly Y.YEvent<Y.AbstractType<unknown>>
     } else if (target instanceof Y.Text) {
       // JSON Patch has no string splice: a text change replaces the string. (Yjs builds a text
       // event's delta by walking the whole text, so it is not consulted.)
-      ops.push({ op: 'replace', path: formatPointer(path), value: target.toString() });
+      ops.push({ op: 'replace', path: formatPointer(path), value: toJsonValue(target) });
     }
   }
   return ops;

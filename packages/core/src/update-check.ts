@@ -3,8 +3,11 @@
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 
+/** A Yjs update decoded into its structs and delete set. */
+export type DecodedUpdate = ReturnType<typeof Y.decodeUpdate>;
+
 /** Checks that bytes are a well-formed Yjs update; INVALID_UPDATE otherwise. Returns the decoded update. */
-export function assertUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> {
+export function assertUpdate(update: Uint8Array): DecodedUpdate {
   try {
     return Y.decodeUpdate(update);
   } catch (cause) {
@@ -17,8 +20,8 @@ export function assertUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpda
  * already — a reconnecting client's sync step 2, a duplicate. Work follows the update's size, not
  * the document's. A malformed update is refused with INVALID_UPDATE (as `assertUpdate`).
  */
-export function addsNothing(ydoc: Y.Doc, update: Uint8Array): boolean {
-  const { structs, ds } = assertUpdate(update);
+export function addsNothing(ydoc: Y.Doc, update: Uint8Array | DecodedUpdate): boolean {
+  const { structs, ds } = update instanceof Uint8Array ? assertUpdate(update) : update;
   for (const struct of structs) {
     if (struct instanceof Y.Skip) continue;
     if (struct.id.clock + struct.length > Y.getState(ydoc.store, struct.id.client)) return false;

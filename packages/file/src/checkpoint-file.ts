@@ -7,6 +7,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { encodeEntry, type LogEntry } from '@ystate/core';
 import { commitTempFile, copyRange, writeFully, writeTempFile } from './file-io.js';
 import {
+  countRecordsAfter,
   decodeFrame,
   encodeHeader,
   encodeRecords,
@@ -17,7 +18,7 @@ import {
   scanRecords,
 } from './record.js';
 import { RwLock } from './rw-lock.js';
-import { hasErrorCode } from './store-errors.js';
+import { corruptFile, hasErrorCode } from './store-errors.js';
 import type { StoreContext } from './store-options.js';
 
 /** Where one stored checkpoint sits in the file. */
@@ -154,49 +155,117 @@ export class CheckpointFile {
     this.#size = size;
   }
 
-  /** The slots, scanning the file (and truncating a torn tail) on first use. */
+  /**
+   * The slots, scanning the file (and truncating a torn tail) on first use. Damage before the
+   * tail (whole checkpoints after a bad record) is refused with CORRUPT_ENTRY, leaving the file
+   * as it is, until salvaged.
+   */
   async #load(): Promise<Slot[]> {
     if (this.#slots !== undefined) return this.#slots;
-    let handle: FileHandle;
-    try {
-      handle = await open(this.#path, this.#context.readOnly ? 'r' : 'r+');
-    } catch (error) {
-      if (!hasErrorCode(error, 'ENOENT')) throw error;
+    const survey = await this.#survey();
+    if (survey === undefined) {
       this.#slots = [];
       this.#size = 0;
       return this.#slots;
+    }
+    const { slots, validEnd, size, after } = survey;
+    if (after.length > 0) {
+      throw corruptFile(
+        this.#path,
+        `damaged at byte ${validEnd}, after ${slots.length} whole checkpoints: ${after.length} checkpoints ` +
+          `(seq ${after.join(', ')}; ${size - validEnd} bytes) from there on cannot be used. ` +
+          `\`ystate salvage "${this.#docId}"\` keeps the ${slots.length} before the damage and a copy of the file`,
+      );
+    }
+    // Read-only, a torn tail is skipped, not cut (a checkpoint may be being written).
+    const cut = validEnd < size && !this.#context.readOnly;
+    if (cut) {
+      const handle = await open(this.#path, 'r+');
+      try {
+        await handle.truncate(validEnd);
+        if (this.#context.fsync !== 'never') await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    this.#slots = slots;
+    this.#size = validEnd;
+    if (cut) {
+      this.#context.report({
+        docId: this.#docId,
+        file: this.#path,
+        truncatedBytes: size - validEnd,
+        validEntries: slots.length,
+      });
+    }
+    return slots;
+  }
+
+  /**
+   * Keeps the whole checkpoints before any damage whose seq is at most `head` (salvage cut the log
+   * there), copying the file first with `keepCopy`; with `dryRun` only reports. Returns the seqs
+   * dropped, and the copy.
+   */
+  salvage(
+    head: number,
+    dryRun: boolean,
+    keepCopy: (file: string) => Promise<string>,
+  ): Promise<{ dropped: number[]; copy: string | undefined }> {
+    return this.#lock.exclusive(async () => {
+      this.#slots = undefined;
+      const survey = await this.#survey();
+      if (survey === undefined) return { dropped: [], copy: undefined };
+      const kept = survey.slots.filter((slot) => slot.seq <= head);
+      const dropped = [
+        ...survey.slots.filter((slot) => slot.seq > head).map((slot) => slot.seq),
+        ...survey.after,
+      ];
+      if (dryRun || (dropped.length === 0 && survey.validEnd === survey.size)) {
+        return { dropped: dropped.sort((a, b) => a - b), copy: undefined };
+      }
+      const copy = await keepCopy(this.#path);
+      await this.#rewrite(kept);
+      return { dropped: dropped.sort((a, b) => a - b), copy };
+    });
+  }
+
+  /** Reads the file: its whole checkpoints, where they end, and the seqs of whole checkpoints after a bad record. */
+  async #survey(): Promise<{ slots: Slot[]; validEnd: number; size: number; after: number[] } | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.#path, 'r');
+    } catch (error) {
+      if (!hasErrorCode(error, 'ENOENT')) throw error;
+      return undefined;
     }
     try {
       const { size } = await handle.stat();
       await readHeader(handle, 'checkpoints', this.#path);
       const slots: Slot[] = [];
-      const validEnd = await scanRecords(handle, HEADER_SIZE, size, (frame, offset) => {
-        let checkpoint: LogEntry;
+      const checkpointOf = (frame: Uint8Array): LogEntry | undefined => {
         try {
-          checkpoint = decodeFrame(frame, this.#path);
+          const checkpoint = decodeFrame(frame, this.#path);
+          return checkpoint.kind === 'checkpoint' ? checkpoint : undefined;
         } catch {
-          return false;
+          return undefined;
         }
-        if (checkpoint.kind !== 'checkpoint') return false;
+      };
+      const validEnd = await scanRecords(handle, HEADER_SIZE, size, (frame, offset) => {
+        const checkpoint = checkpointOf(frame);
+        if (checkpoint === undefined) return false;
         slots.push({ seq: checkpoint.seq, offset, end: offset + RECORD_OVERHEAD + frame.length });
         return true;
       });
-      // Read-only, a torn tail is skipped, not cut (a checkpoint may be being written).
-      if (validEnd < size && !this.#context.readOnly) {
-        await handle.truncate(validEnd);
-        if (this.#context.fsync !== 'never') await handle.sync();
-      }
-      this.#slots = slots;
-      this.#size = validEnd;
-      if (validEnd < size && !this.#context.readOnly) {
-        this.#context.report({
-          docId: this.#docId,
-          file: this.#path,
-          truncatedBytes: size - validEnd,
-          validEntries: slots.length,
+      const after: number[] = [];
+      if (validEnd < size) {
+        await countRecordsAfter(handle, validEnd, size, (frame) => {
+          const checkpoint = checkpointOf(frame);
+          if (checkpoint === undefined) return false;
+          after.push(checkpoint.seq);
+          return true;
         });
       }
-      return slots;
+      return { slots, validEnd, size, after };
     } finally {
       await handle.close();
     }

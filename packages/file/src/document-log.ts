@@ -1,52 +1,37 @@
 /**
- * One document's log file: the record index, group commit of appends, recovery of a torn tail on
- * open, and pruning by atomic rewrite. The store (file-log.ts) validates input before it gets here.
+ * One document's log file: the record index, appends (one at a time, each atomic), recovery of a
+ * torn tail on open, refusal of damage before the tail, salvage, and pruning by atomic rewrite.
+ * The store (file-log.ts) validates input before it gets here.
  */
 
-import { type FileHandle, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   EntryFlags,
   type EntryInput,
   ErrorCode,
   encodeEntry,
+  isYStateError,
   type LogEntry,
   type SeqRange,
   YStateError,
 } from '@ystate/core';
 import { CheckpointFile } from './checkpoint-file.js';
-import { commitTempFile, copyRange, writeFully, writeTempFile } from './file-io.js';
-import {
-  decodeFrame,
-  encodeHeader,
-  encodeRecords,
-  HEADER_SIZE,
-  readHeader,
-  readRecords,
-  scanRecords,
-} from './record.js';
+import { commitTempFile, copyRange, syncDirectory, writeFully, writeTempFile } from './file-io.js';
+import { describeDamage, surveyLog } from './log-survey.js';
+import { encodeHeader, encodeRecords, HEADER_SIZE, readRecords } from './record.js';
 import { RwLock } from './rw-lock.js';
 import { closedError, corruptFile, hasErrorCode, invalidValue } from './store-errors.js';
-import type { RecoveryReport, StoreContext } from './store-options.js';
+import type { CorruptionReport, RecoveryReport, SalvageReport, StoreContext } from './store-options.js';
 
-/** About how many bytes one group commit writes at most; beyond, the queue is written in several. */
-const MAX_GROUP_BYTES = 4 << 20;
-/** Roughly the bytes of an entry besides its payload, for sizing groups. */
-const ENTRY_OVERHEAD = 32;
 /** Entries encoded per write when restoring a document. */
 const RESTORE_CHUNK = 1000;
 
-/** An append waiting for the next group commit. */
-interface PendingAppend {
-  entries: readonly EntryInput[];
-  resolve: (stored: LogEntry[]) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
- * Appends, reads and prunes share a readers–writer lock: appends (one group commit at a time) and
- * reads run together, prune, reset and close run alone. The index only ever covers whole records
- * that are written (and, with `always`, fsynced), so a read never sees an unfinished append.
+ * Appends, reads and prunes share a readers–writer lock: appends (one at a time, in call order)
+ * and reads run together, prune, restore, salvage and close run alone. The index only ever covers
+ * whole records that are written (and, with `always`, fsynced), so a read never sees an unfinished
+ * append. A failed append is cut off the file before the next one starts.
  */
 export class DocumentLog {
   readonly docId: string;
@@ -56,7 +41,7 @@ export class DocumentLog {
   readonly #path: string;
   readonly #context: StoreContext;
   readonly #lock = new RwLock();
-  /** The scan of the file, once started; undefined again after a reset. */
+  /** The scan of the file, once started; undefined again after a reset. Stays rejected on corruption. */
   #opened: Promise<void> | undefined;
   /** Undefined while the file does not exist. */
   #handle: FileHandle | undefined;
@@ -66,8 +51,13 @@ export class DocumentLog {
   #offsets: number[] = [];
   /** Where the last record ends. */
   #size = 0;
-  #queue: PendingAppend[] = [];
-  #flushing: Promise<void> | undefined;
+  /** Settles when the last append called so far has; the next one starts after it. */
+  #appending: Promise<void> = Promise.resolve();
+  /**
+   * Removes what a failed append left in the file, when doing so right away failed too. Runs
+   * before anything else touches the file, so the failed entries never come back.
+   */
+  #repair: (() => Promise<void>) | undefined;
   /** Appended bytes not yet fsynced (`interval` only). */
   #dirty = false;
   /** A failed background fsync, reported to the next append or to close. */
@@ -81,21 +71,23 @@ export class DocumentLog {
     this.checkpoints = new CheckpointFile(docId, join(context.dir, `${stem}.ckpt`), context);
   }
 
-  /** True when nothing is running or waiting on this document. */
+  /** True when nothing is running or waiting on this document, and nothing is left to repair. */
   get idle(): boolean {
-    return this.active === 0 && this.#queue.length === 0 && this.#flushing === undefined;
+    return this.active === 0 && this.#repair === undefined;
   }
 
   /**
-   * Queues entries for the next group commit. What queues while a commit is in flight is written
-   * after it with one write and, with `always`, one fsync (in steps of about `MAX_GROUP_BYTES`);
-   * each caller gets its own contiguous seqs, in call order, once its group is durable.
+   * Appends entries atomically, after every append called before (one at a time): one write and,
+   * with `always`, one fdatasync. On any failure the file is cut back to where the batch began
+   * (and fsynced), the index is unchanged, and the error is thrown: nothing of the batch is stored.
    */
   append(entries: readonly EntryInput[]): Promise<LogEntry[]> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ entries, resolve, reject });
-      this.#flushing ??= this.#flush();
-    });
+    const result = this.#appending.then(() => this.#lock.shared(() => this.#appendNow(entries)));
+    this.#appending = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   /** The retained entries with seq in `range`, read by seeking through the record index. */
@@ -147,6 +139,7 @@ export class DocumentLog {
   async prune(seq: number): Promise<void> {
     await this.#lock.exclusive(async () => {
       await this.#ready();
+      await this.#runRepair();
       const first = this.#baseSeq + 1;
       const keepFrom = Math.min(Math.ceil(seq), this.#head() + 1);
       if (this.#handle === undefined || keepFrom <= first) return;
@@ -169,6 +162,7 @@ export class DocumentLog {
   async restore(entries: readonly LogEntry[], checkpoints: readonly LogEntry[], head: number): Promise<void> {
     await this.#lock.exclusive(async () => {
       await this.#ready();
+      await this.#runRepair();
       if (this.#head() > 0) {
         throw new YStateError({
           code: ErrorCode.DOCUMENT_EXISTS,
@@ -208,7 +202,7 @@ export class DocumentLog {
       if (!this.#dirty || handle === undefined || this.#closed) return;
       this.#dirty = false;
       try {
-        await handle.datasync();
+        await this.#datasync(handle);
         this.#context.stats.syncs += 1;
       } catch (error) {
         this.#syncFailure ??= { error };
@@ -216,23 +210,80 @@ export class DocumentLog {
     });
   }
 
-  /** Lets queued appends finish, fsyncs what `interval` has not yet, and closes the file. */
+  /**
+   * Checks the log file as it is on disk and, unless `dryRun`, keeps only its valid prefix: copies
+   * the file beside it (`<file>.damaged-<time>`), cuts it after the last whole record and drops the
+   * checkpoints beyond the new head (copying their file first too). Reopens from disk afterwards.
+   */
+  salvage(dryRun: boolean): Promise<SalvageReport> {
+    return this.#lock.exclusive(async () => {
+      if (this.#closed) throw closedError();
+      await this.#runRepair();
+      // Read from disk as it is now, whatever an earlier open found.
+      await this.#reset();
+      const report: SalvageReport = {
+        docId: this.docId,
+        file: this.#path,
+        state: 'missing',
+        keptEntries: 0,
+        head: 0,
+        droppedEntries: 0,
+        droppedBytes: 0,
+        droppedCheckpoints: [],
+        copies: [],
+        applied: !dryRun,
+      };
+      let handle: FileHandle;
+      try {
+        handle = await open(this.#path, 'r+');
+      } catch (error) {
+        if (hasErrorCode(error, 'ENOENT')) return report;
+        throw error;
+      }
+      try {
+        const survey = await surveyLog(handle, this.#path);
+        report.state =
+          survey.damage !== undefined ? 'damaged' : survey.validEnd < survey.size ? 'torn' : 'intact';
+        report.keptEntries = survey.offsets.length;
+        report.head = survey.baseSeq + survey.offsets.length;
+        report.droppedEntries = survey.damage?.lostEntries ?? 0;
+        report.droppedBytes = survey.size - survey.validEnd;
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        if (report.droppedBytes > 0 && !dryRun) {
+          report.copies.push(await keepCopy(this.#path, stamp));
+          await handle.truncate(survey.validEnd);
+          await handle.sync();
+        }
+        const checkpoints = await this.checkpoints.salvage(report.head, dryRun, (file) =>
+          keepCopy(file, stamp),
+        );
+        report.droppedCheckpoints = checkpoints.dropped;
+        if (checkpoints.copy !== undefined) report.copies.push(checkpoints.copy);
+        return report;
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  /** Lets appends called before finish, fsyncs what `interval` has not yet, and closes the file. */
   async close(): Promise<void> {
-    while (this.#flushing !== undefined) await this.#flushing;
+    await this.#appending;
     await this.#lock.exclusive(async () => {
       if (this.#closed) return;
       this.#closed = true;
       const handle = this.#handle;
       this.#handle = undefined;
-      if (handle === undefined) return;
       try {
+        await this.#runRepair();
+        if (handle === undefined) return;
         if (this.#syncFailure !== undefined) throw this.#syncFailure.error;
         if (this.#dirty) {
-          await handle.datasync();
+          await this.#datasync(handle);
           this.#context.stats.syncs += 1;
         }
       } finally {
-        await handle.close();
+        await handle?.close();
       }
     });
   }
@@ -244,6 +295,7 @@ export class DocumentLog {
   /**
    * Runs the scan of the file once (again after a reset); rejects once closed. The call that ran
    * the scan also runs the `onRecovery` hook, and sees its error, which does not undo the repair.
+   * A file found corrupt stays refused (CORRUPT_ENTRY) until salvaged; other failures are retried.
    */
   #ready(): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
@@ -252,7 +304,7 @@ export class DocumentLog {
     const opened = scan.then(
       () => undefined,
       (error: unknown) => {
-        this.#opened = undefined;
+        if (!isYStateError(error, ErrorCode.CORRUPT_ENTRY)) this.#opened = undefined;
         throw error;
       },
     );
@@ -264,8 +316,13 @@ export class DocumentLog {
     });
   }
 
-  /** Opens the file, indexes its records and truncates a torn or corrupt tail, which it reports. */
+  /**
+   * Opens the file, indexes its records and truncates a torn tail, which it reports. Damage before
+   * the tail is reported through `onCorruption` and refused with CORRUPT_ENTRY; the file stays as
+   * it is.
+   */
   async #scan(): Promise<RecoveryReport | undefined> {
+    await this.#runRepair();
     let handle: FileHandle;
     try {
       handle = await open(this.#path, this.#context.readOnly ? 'r' : 'r+');
@@ -277,122 +334,127 @@ export class DocumentLog {
       this.#size = 0;
       return undefined;
     }
+    let damage: CorruptionReport | undefined;
     try {
-      const { size } = await handle.stat();
-      const baseSeq = await readHeader(handle, 'log', this.#path);
-      const offsets: number[] = [];
-      const validEnd = await scanRecords(handle, HEADER_SIZE, size, (frame, offset) => {
-        try {
-          if (decodeFrame(frame, this.#path).seq !== baseSeq + offsets.length + 1) return false;
-        } catch {
-          return false;
+      const survey = await surveyLog(handle, this.#path);
+      if (survey.damage === undefined) {
+        const { size, validEnd } = survey;
+        // Read-only, a tail beyond the last whole record is skipped, not cut: it may be an append in progress.
+        if (validEnd < size && !this.#context.readOnly) {
+          await handle.truncate(validEnd);
+          if (this.#context.fsync !== 'never') await handle.sync();
         }
-        offsets.push(offset);
-        return true;
-      });
-      // Read-only, a tail beyond the last whole record is skipped, not cut: it may be an append in progress.
-      if (validEnd < size && !this.#context.readOnly) {
-        await handle.truncate(validEnd);
-        if (this.#context.fsync !== 'never') await handle.sync();
+        this.#handle = handle;
+        this.#baseSeq = survey.baseSeq;
+        this.#offsets = survey.offsets;
+        this.#size = validEnd;
+        if (validEnd === size || this.#context.readOnly) return undefined;
+        return {
+          docId: this.docId,
+          file: this.#path,
+          truncatedBytes: size - validEnd,
+          validEntries: survey.offsets.length,
+        };
       }
-      this.#handle = handle;
-      this.#baseSeq = baseSeq;
-      this.#offsets = offsets;
-      this.#size = validEnd;
-      if (validEnd === size || this.#context.readOnly) return undefined;
-      return {
-        docId: this.docId,
-        file: this.#path,
-        truncatedBytes: size - validEnd,
-        validEntries: offsets.length,
-      };
+      damage = { docId: this.docId, file: this.#path, ...survey.damage };
     } catch (error) {
       await handle.close();
       throw error;
     }
-  }
-
-  async #flush(): Promise<void> {
+    await handle.close();
+    const error = corruptFile(this.#path, describeDamage(damage));
     try {
-      while (this.#queue.length > 0) await this.#commit(this.#takeGroup());
-    } finally {
-      // Cleared in the same synchronous step that found the queue empty, so no append is stranded.
-      this.#flushing = undefined;
-    }
-  }
-
-  /** The next group: queued appends up to about `MAX_GROUP_BYTES` (at least one), so a long queue is written in steps. */
-  #takeGroup(): PendingAppend[] {
-    let bytes = 0;
-    let count = 0;
-    while (count < this.#queue.length && (count === 0 || bytes < MAX_GROUP_BYTES)) {
-      for (const entry of this.#queue[count]!.entries) bytes += ENTRY_OVERHEAD + entry.payload.length;
-      count += 1;
-    }
-    return this.#queue.splice(0, count);
-  }
-
-  /** Writes one group of appends; never throws: every caller is resolved or rejected. */
-  async #commit(batch: PendingAppend[]): Promise<void> {
-    let stored: LogEntry[][] | undefined;
-    let failure: unknown;
-    let reset = false;
-    await this.#lock.shared(async () => {
-      try {
-        await this.#ready();
-        if (this.#syncFailure !== undefined) {
-          reset = true;
-          throw this.#syncFailure.error;
-        }
-        stored = await this.#write(batch, () => {
-          reset = true;
-        });
-      } catch (error) {
-        failure = error;
-      }
-    });
-    if (stored !== undefined) {
-      const results = stored;
-      batch.forEach((pending, i) => {
-        pending.resolve(results[i]!);
+      this.#context.reportCorruption(damage);
+    } catch (hookError) {
+      const detail = hookError instanceof Error ? hookError.message : String(hookError);
+      throw new YStateError({
+        code: ErrorCode.CORRUPT_ENTRY,
+        message: `${error.message} (and the onCorruption hook failed: ${detail})`,
+        cause: hookError,
       });
-      return;
     }
-    if (reset) await this.#lock.exclusive(() => this.#reset());
-    for (const pending of batch) pending.reject(failure);
+    throw error;
   }
 
-  /** Assigns seqs, then one write (and with `always` one fsync) for the whole group. */
-  async #write(batch: readonly PendingAppend[], failedWrite: () => void): Promise<LogEntry[][]> {
+  async #appendNow(entries: readonly EntryInput[]): Promise<LogEntry[]> {
+    await this.#ready();
+    if (this.#syncFailure !== undefined) {
+      const { error } = this.#syncFailure;
+      this.#syncFailure = undefined;
+      throw error;
+    }
+    await this.#runRepair();
     const first = this.#head() + 1;
-    let count = 0;
-    const stored = batch.map((pending) =>
-      pending.entries.map((entry) => storedEntry(entry, first + count++)),
-    );
-    const frames: Uint8Array[] = [];
-    for (const entries of stored) for (const entry of entries) frames.push(encodeEntry(entry));
-    const { bytes, starts } = encodeRecords(frames);
+    const stored = entries.map((entry, i) => storedEntry(entry, first + i));
+    const { bytes, starts } = encodeRecords(stored.map((entry) => encodeEntry(entry)));
+    const created = this.#handle === undefined;
     const handle = this.#handle ?? (await this.#create());
     const position = this.#size;
     try {
+      await this.#context.io.beforeWrite?.(this.docId);
       await writeFully(handle, bytes, position);
       this.#context.stats.writes += 1;
       if (this.#context.fsync === 'always') {
-        await handle.datasync();
+        await this.#datasync(handle);
         this.#context.stats.syncs += 1;
       }
     } catch (error) {
-      failedWrite();
-      // Best effort: cut what may have reached the file, so the failed entries do not come back. If
-      // this fails too, the reset's rescan is still exact about what is there.
-      await handle.truncate(position).catch(() => undefined);
+      await this.#undo(position, created);
       throw error;
     }
     for (const start of starts) this.#offsets.push(position + start);
     this.#size = position + bytes.length;
     if (this.#context.fsync === 'interval') this.#dirty = true;
-    this.#context.stats.appendedEntries += frames.length;
+    this.#context.stats.appendedEntries += stored.length;
     return stored;
+  }
+
+  /**
+   * Takes a failed append off the file: cuts it back to `position` and fsyncs, or removes the file
+   * when this append created it. When that fails too, the repair is kept and runs before the next
+   * call touches the file.
+   */
+  async #undo(position: number, created: boolean): Promise<void> {
+    const sync = this.#context.fsync !== 'never';
+    let repair: () => Promise<void>;
+    if (created) {
+      const handle = this.#handle;
+      this.#handle = undefined;
+      this.#size = 0;
+      await handle?.close().catch(() => undefined);
+      repair = async () => {
+        await rm(this.#path, { force: true });
+        if (sync) await syncDirectory(dirname(this.#path));
+      };
+    } else {
+      repair = async () => {
+        const handle = await open(this.#path, 'r+');
+        try {
+          await handle.truncate(position);
+          if (sync) await this.#datasync(handle);
+        } finally {
+          await handle.close();
+        }
+      };
+    }
+    try {
+      await repair();
+    } catch {
+      this.#repair = repair;
+    }
+  }
+
+  /** Runs a pending repair; throws (and keeps it pending) when it fails again. */
+  async #runRepair(): Promise<void> {
+    if (this.#repair === undefined) return;
+    await this.#repair();
+    this.#repair = undefined;
+  }
+
+  /** fdatasyncs the log file, through the fault-injection hook. */
+  async #datasync(handle: FileHandle): Promise<void> {
+    await this.#context.io.beforeSync?.(this.docId);
+    await handle.datasync();
   }
 
   /** Creates the file with its header, atomically, and opens it. */
@@ -446,6 +508,20 @@ export class DocumentLog {
     // The handle is abandoned because of an error already reported; a second one from close adds nothing.
     await handle?.close().catch(() => undefined);
   }
+}
+
+/** Copies `file` to `<file>.damaged-<stamp>` and makes the copy durable; returns its path. */
+async function keepCopy(file: string, stamp: string): Promise<string> {
+  const copy = `${file}.damaged-${stamp}`;
+  await copyFile(file, copy);
+  const handle = await open(copy, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(dirname(copy));
+  return copy;
 }
 
 /** An entry as stored and read back: the frame writes `keyId` only with the encrypted flag. */

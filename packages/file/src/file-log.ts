@@ -7,6 +7,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  type AppendBatch,
   assertRangeBound,
   assertStorableEntry,
   copyEntry,
@@ -14,14 +15,21 @@ import {
   ErrorCode,
   type LogEntry,
   type SeqRange,
+  toYStateError,
   type UpdateLog,
   YStateError,
 } from '@ystate/core';
 import { DocumentLog } from './document-log.js';
 import { docIdOfStem, fileStemOf } from './file-names.js';
-import { closedError, hasErrorCode, invalidValue, toYStateError } from './store-errors.js';
+import { closedError, hasErrorCode, invalidValue, STORAGE_FAILURE } from './store-errors.js';
 import { lockStore } from './store-lock.js';
-import type { FileLogOptions, FileLogStats, FsyncPolicy, StoreContext } from './store-options.js';
+import type {
+  FileLogOptions,
+  FileLogStats,
+  FsyncPolicy,
+  SalvageReport,
+  StoreContext,
+} from './store-options.js';
 
 const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 /** A document's files: `<stem>.log` and `<stem>.ckpt`; temp files add `.tmp`. */
@@ -53,8 +61,8 @@ export class FileUpdateLog implements UpdateLog {
 
   private constructor(
     dir: string,
-    options: Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>> & { readOnly: boolean },
-    onRecovery: FileLogOptions['onRecovery'],
+    options: Settings,
+    hooks: Pick<FileLogOptions, 'onRecovery' | 'onCorruption' | 'ioHooks'>,
     unlock: () => Promise<void>,
   ) {
     this.dir = dir;
@@ -66,7 +74,9 @@ export class FileUpdateLog implements UpdateLog {
       keepCheckpoints: options.keepCheckpoints,
       readOnly: options.readOnly,
       stats: this.#stats,
-      report: (report) => onRecovery?.(report),
+      io: hooks.ioHooks ?? {},
+      report: (report) => hooks.onRecovery?.(report),
+      reportCorruption: (report) => hooks.onCorruption?.(report),
     };
     this.#maxOpenDocuments = options.maxOpenDocuments;
     this.#intervalMs = options.fsyncIntervalMs;
@@ -78,7 +88,7 @@ export class FileUpdateLog implements UpdateLog {
   static async open(options: FileLogOptions): Promise<FileUpdateLog> {
     const settings = checkOptions(options);
     const dir = resolve(options.dir);
-    if (options.readOnly === true) return FileUpdateLog.#openReadOnly(dir, settings, options.onRecovery);
+    if (settings.readOnly) return FileUpdateLog.#openReadOnly(dir, settings, options);
     try {
       await mkdir(dir, { recursive: true });
       const unlock = await lockStore(dir);
@@ -91,35 +101,38 @@ export class FileUpdateLog implements UpdateLog {
         await unlock();
         throw error;
       }
-      return new FileUpdateLog(dir, { ...settings, readOnly: false }, options.onRecovery, unlock);
+      return new FileUpdateLog(dir, settings, options, unlock);
     } catch (error) {
-      throw toYStateError(error);
+      throw toYStateError(error, STORAGE_FAILURE);
     }
   }
 
   /** An existing store, neither created nor locked (see `FileLogOptions.readOnly`). */
   static async #openReadOnly(
     dir: string,
-    settings: Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>>,
-    onRecovery: FileLogOptions['onRecovery'],
+    settings: Settings,
+    options: FileLogOptions,
   ): Promise<FileUpdateLog> {
     const info = await stat(dir).catch((error: unknown) => {
       if (hasErrorCode(error, 'ENOENT'))
         throw invalidConfig(`no store directory at ${dir}: it does not exist`);
-      throw toYStateError(error);
+      throw toYStateError(error, STORAGE_FAILURE);
     });
     if (!info.isDirectory()) throw invalidConfig(`no store directory at ${dir}: it is not a directory`);
-    return new FileUpdateLog(dir, { ...settings, readOnly: true }, onRecovery, async () => undefined);
+    return new FileUpdateLog(dir, settings, options, async () => undefined);
   }
 
-  /** Counters since open: appended entries, group-commit writes, fsyncs after appends. */
+  /** Counters since open: appended entries, writes of appends, fsyncs after appends. */
   get stats(): FileLogStats {
     return { ...this.#stats };
   }
 
   /**
-   * Appends a batch; resolves once it is written (and, with fsync `always`, fsynced). Throws
-   * INVALID_VALUE, appending nothing, when any entry is malformed. The payloads are copied at once.
+   * Appends a batch atomically; resolves once it is written (and, with fsync `always`, fsynced).
+   * Appends to one document run one at a time, in call order. Throws INVALID_VALUE, appending
+   * nothing, when any entry is malformed; STORAGE_FAILED (not retryable) when a write or fdatasync
+   * fails, after cutting the batch off the file: nothing of it is stored, and the next append works
+   * once the cause is gone. The payloads are copied at once.
    */
   async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.#assertOpen();
@@ -132,6 +145,15 @@ export class FileUpdateLog implements UpdateLog {
       return [];
     }
     return this.#use(docId, (doc) => doc.append(inputs));
+  }
+
+  /**
+   * Appends batches to several documents: every batch's records are written first (their writes
+   * reach the thread pool before any fdatasync), then the fdatasyncs run together. Each batch is
+   * atomic and settles on its own, in the order given; batches of one document run in that order.
+   */
+  appendMany(batches: readonly AppendBatch[]): Promise<PromiseSettledResult<LogEntry[]>[]> {
+    return Promise.allSettled(batches.map((batch) => this.append(batch.docId, batch.entries)));
   }
 
   async read(docId: string, range: SeqRange = {}): Promise<LogEntry[]> {
@@ -232,6 +254,18 @@ export class FileUpdateLog implements UpdateLog {
     return this.#use(docId, (doc) => doc.restore(copies, stored, head));
   }
 
+  /**
+   * Checks a document's log file on disk and, unless `dryRun`, keeps its valid prefix: whatever
+   * follows the first bad record (a torn tail, or damage before the tail that makes the document
+   * refuse to open) is cut off, after the file is copied beside itself (`<file>.damaged-<time>`);
+   * checkpoints beyond the new head are dropped the same way. Reports what it found and dropped.
+   * For operators (`ystate salvage`): entries after the damage are lost, and their seqs are reused.
+   */
+  async salvage(docId: string, options: { dryRun?: boolean } = {}): Promise<SalvageReport> {
+    this.#assertOpen();
+    return this.#use(docId, (doc) => doc.salvage(options.dryRun === true));
+  }
+
   /** The documents with a log or checkpoint file, decoded from the file names, sorted. */
   async docIds(): Promise<string[]> {
     this.#assertOpen();
@@ -239,7 +273,7 @@ export class FileUpdateLog implements UpdateLog {
     try {
       names = await readdir(this.dir);
     } catch (error) {
-      throw toYStateError(error);
+      throw toYStateError(error, STORAGE_FAILURE);
     }
     const ids = new Set<string>();
     for (const name of names) {
@@ -274,7 +308,7 @@ export class FileUpdateLog implements UpdateLog {
     } catch (error) {
       failures.push(error);
     }
-    if (failures.length > 0) throw toYStateError(failures[0]);
+    if (failures.length > 0) throw toYStateError(failures[0], STORAGE_FAILURE);
   }
 
   /** Runs `task` on the document, opening it when needed, and closes idle documents beyond the limit. */
@@ -291,7 +325,7 @@ export class FileUpdateLog implements UpdateLog {
     try {
       return await task(doc);
     } catch (error) {
-      throw toYStateError(error);
+      throw toYStateError(error, STORAGE_FAILURE);
     } finally {
       doc.active -= 1;
       this.#evictIdle();
@@ -345,9 +379,10 @@ export class FileUpdateLog implements UpdateLog {
   }
 }
 
-function checkOptions(
-  options: FileLogOptions,
-): Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'readOnly'>> {
+/** The options with defaults applied, hooks aside. */
+type Settings = Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'onCorruption' | 'ioHooks'>>;
+
+function checkOptions(options: FileLogOptions): Settings {
   if (typeof options?.dir !== 'string' || options.dir.length === 0) {
     throw invalidConfig('openFileLog: dir must be a non-empty path');
   }
@@ -369,7 +404,7 @@ function checkOptions(
   if (!Number.isSafeInteger(maxOpenDocuments) || maxOpenDocuments < 1) {
     throw invalidConfig(`openFileLog: maxOpenDocuments must be a positive integer, got ${maxOpenDocuments}`);
   }
-  return { fsync, fsyncIntervalMs, keepCheckpoints, maxOpenDocuments };
+  return { fsync, fsyncIntervalMs, keepCheckpoints, maxOpenDocuments, readOnly: options.readOnly === true };
 }
 
 function invalidConfig(message: string): YStateError {

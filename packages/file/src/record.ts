@@ -6,7 +6,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { decodeEntry, type LogEntry } from '@ystate/core';
+import { decodeEntry, ENTRY_FORMAT_VERSION, type LogEntry } from '@ystate/core';
 import { readAt } from './file-io.js';
 import { corruptFile } from './store-errors.js';
 
@@ -114,6 +114,68 @@ export async function scanRecords(
     position += RECORD_OVERHEAD + length;
   }
   return position;
+}
+
+/** The smallest frame `encodeEntry` writes: seven one-byte fields. */
+const MIN_FRAME = 7;
+
+/**
+ * Counts the whole records in `(from, end)` after a bad record at `from`, for telling damage
+ * before the tail from a torn tail. The bad record's length cannot be trusted, so it searches byte
+ * by byte for the next record that has a plausible length, starts like a frame, passes its CRC and
+ * is taken by `accept`; from there it follows the records' lengths, and searches again after each
+ * bad one. Reads a chunk at a time and yields between chunks.
+ */
+export async function countRecordsAfter(
+  handle: FileHandle,
+  from: number,
+  end: number,
+  accept: (frame: Uint8Array) => boolean,
+): Promise<number> {
+  let count = 0;
+  let position = from + 1;
+  while (position + RECORD_OVERHEAD < end) {
+    const foundEnd = await findRecord(handle, position, end, accept);
+    if (foundEnd === undefined) break;
+    count += 1;
+    const framedEnd = await scanRecords(handle, foundEnd, end, (frame) => {
+      if (!accept(frame)) return false;
+      count += 1;
+      return true;
+    });
+    position = framedEnd + 1;
+  }
+  return count;
+}
+
+/** Where the first record at or after `start` that passes the checks of `countRecordsAfter` ends, if there is one. */
+async function findRecord(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  accept: (frame: Uint8Array) => boolean,
+): Promise<number | undefined> {
+  // Each chunk overlaps the next by a record header and a frame's first byte.
+  const chunk = Buffer.allocUnsafe(READ_CHUNK + RECORD_OVERHEAD + 1);
+  for (let base = start; base + RECORD_OVERHEAD < end; base += READ_CHUNK) {
+    const read = await readAt(handle, chunk.subarray(0, Math.min(chunk.length, end - base)), base);
+    for (let i = 0; i < READ_CHUNK && i + RECORD_OVERHEAD < read; i += 1) {
+      if (chunk[i + RECORD_OVERHEAD] !== ENTRY_FORMAT_VERSION) continue;
+      const length = chunk.readUInt32BE(i);
+      const at = base + i;
+      if (length < MIN_FRAME || at + RECORD_OVERHEAD + length > end) continue;
+      let frame: Uint8Array;
+      if (i + RECORD_OVERHEAD + length <= read) {
+        frame = chunk.subarray(i + RECORD_OVERHEAD, i + RECORD_OVERHEAD + length);
+      } else {
+        frame = Buffer.allocUnsafe(length);
+        if ((await readAt(handle, frame, at + RECORD_OVERHEAD)) < length) continue;
+      }
+      if (crc32(frame) === chunk.readUInt32BE(i + 4) && accept(frame)) return at + RECORD_OVERHEAD + length;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return undefined;
 }
 
 /**

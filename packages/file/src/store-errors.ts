@@ -17,12 +17,12 @@ export function corruptFile(file: string, message: string, cause?: unknown): YSt
   return new YStateError({ code: ErrorCode.CORRUPT_ENTRY, message: `${file}: ${message}`, cause });
 }
 
-/** Passes `YStateError`s through and wraps anything else (I/O errors) as STORAGE_FAILED. */
-export function toYStateError(error: unknown): YStateError {
-  if (error instanceof YStateError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new YStateError({ code: ErrorCode.STORAGE_FAILED, message: `file store: ${message}`, cause: error });
-}
+/**
+ * How core's `toYStateError` classifies what the file system throws (EIO, ENOSPC, EACCES, …):
+ * STORAGE_FAILED, which is not retryable: a full disk or a failing device does not pass by
+ * retrying the same append.
+ */
+export const STORAGE_FAILURE = { code: ErrorCode.STORAGE_FAILED, message: 'file store' } as const;
 
 /** True for a Node.js system error with this `code` (ENOENT, EEXIST, …). */
 export function hasErrorCode(error: unknown, code: string): boolean {

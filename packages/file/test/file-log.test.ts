@@ -380,7 +380,7 @@ describe('FileUpdateLog lifecycle and errors', () => {
     expect((error as Error).cause).toMatchObject({ code: expect.stringMatching(/^E/) });
   });
 
-  it('rejects a group whose fsync fails with STORAGE_FAILED, cuts it off the file and carries on', async () => {
+  it('rejects an append whose fsync fails with STORAGE_FAILED, cuts it off the file and carries on', async () => {
     const dir = await store.dir();
     const log = await store.open({ dir });
     await log.append('doc', [input(1), input(2)]);
@@ -428,7 +428,7 @@ describe('FileUpdateLog lifecycle and errors', () => {
     const error = await rejection(log.append('doc', [input(3)]));
     expect(isYStateError(error, ErrorCode.STORAGE_FAILED)).toBe(true);
     expect((error as Error).cause).toBe(failure);
-    // The document was rescanned: what is in the file counts, and appends carry on after it.
+    // The failure was reported once; appends carry on after the entries in the file.
     expect((await log.append('doc', [input(4)])).map((entry) => entry.seq)).toEqual([3]);
   });
 

@@ -1,10 +1,10 @@
 import { open as openFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { encodeEntry, type LogEntry } from '@ystate/core';
+import { ErrorCode, encodeEntry, type LogEntry } from '@ystate/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RecoveryReport } from '../src/index.js';
+import type { CorruptionReport, RecoveryReport } from '../src/index.js';
 import { HEADER_SIZE, RECORD_OVERHEAD } from '../src/record.js';
 import { checkpointAt, input, range, stored, storeFixture, view } from './helpers.js';
 
@@ -163,7 +163,7 @@ describe('recovery of a torn or corrupt tail', () => {
     );
   });
 
-  it('cuts everything after a corrupt record in the middle (point-in-time recovery) and says so', async () => {
+  it('refuses a corrupt record in the middle with CORRUPT_ENTRY, reporting what lies after it, and cuts nothing', async () => {
     const dir = await store.dir();
     const file = join(dir, 'doc.log');
     const log = await store.open({ dir });
@@ -177,9 +177,29 @@ describe('recovery of a torn or corrupt tail', () => {
     await handle.close();
 
     const reports: RecoveryReport[] = [];
-    const reopened = await store.open({ dir, onRecovery: (report) => reports.push(report) });
-    expect((await reopened.read('doc')).map((entry) => entry.seq)).toEqual([1]);
-    expect(reports).toEqual([{ docId: 'doc', file, truncatedBytes: sizeOf(5) - sizeOf(1), validEntries: 1 }]);
+    const corruptions: CorruptionReport[] = [];
+    const reopened = await store.open({
+      dir,
+      onRecovery: (report) => reports.push(report),
+      onCorruption: (report) => corruptions.push(report),
+    });
+    await expect(reopened.read('doc')).rejects.toMatchObject({ code: ErrorCode.CORRUPT_ENTRY });
+    await expect(reopened.append('doc', [input(6)])).rejects.toMatchObject({ code: ErrorCode.CORRUPT_ENTRY });
+    expect(reports).toEqual([]);
+    expect(corruptions).toEqual([
+      {
+        docId: 'doc',
+        file,
+        damagedAt: sizeOf(1),
+        validEntries: 1,
+        firstLostSeq: 2,
+        lastFoundSeq: 5,
+        lostEntries: 4,
+        wholeEntriesAfter: 3,
+        lostBytes: sizeOf(5) - sizeOf(1),
+      },
+    ]);
+    expect((await stat(file)).size).toBe(sizeOf(5));
   });
 
   it('cuts a torn checkpoint record and keeps the checkpoints before it', async () => {

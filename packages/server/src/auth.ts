@@ -48,6 +48,13 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   if (secret !== undefined && secret.byteLength === 0) {
     throw new YStateError({ code: ErrorCode.INVALID_CONFIG, message: 'the auth secret is empty' });
   }
+  const { maxTokenAge } = options;
+  if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0)) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_CONFIG,
+      message: `maxTokenAge must be a positive number of seconds, not ${maxTokenAge}`,
+    });
+  }
   const verifyOptions: Parameters<typeof jwtVerify>[2] = {};
   if (options.issuer !== undefined) verifyOptions.issuer = options.issuer;
   if (options.audience !== undefined) verifyOptions.audience = options.audience;
@@ -94,6 +101,31 @@ export function principalOf(claims: JWTPayload): Principal {
     return { pattern, access };
   });
   return { id: typeof claims.sub === 'string' ? claims.sub : 'anonymous', grants, claims };
+}
+
+/** When a principal's token stops being accepted (ms since the epoch), and what the refusal says. */
+export interface TokenExpiry {
+  readonly at: number;
+  readonly message: string;
+}
+
+/**
+ * When the token behind `principal` stops being accepted: its `exp`; without one, with
+ * `maxTokenAge` (seconds), its `iat` (else `since`, ms) plus that age; undefined when never.
+ */
+export function expiryOf(
+  principal: Principal,
+  maxTokenAge: number | undefined,
+  since: number,
+): TokenExpiry | undefined {
+  const { exp, iat } = principal.claims;
+  if (typeof exp === 'number') return { at: exp * 1000, message: 'the token has expired' };
+  if (maxTokenAge === undefined) return undefined;
+  const issued = typeof iat === 'number' ? iat * 1000 : since;
+  return {
+    at: issued + maxTokenAge * 1000,
+    message: `the token is older than the maximum token age (${maxTokenAge} s)`,
+  };
 }
 
 /** The access a principal has to a document: the widest of its matching grants. */

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeCodeOf, ErrorCode, httpStatusOf, type YStateError } from '@ystate/core';
 import type { Level, Logger } from 'pino';
 import { WebSocket } from 'ws';
+import type { TokenExpiry } from './auth.js';
 import { toYStateError } from './http-util.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Access, Principal } from './options.js';
@@ -16,6 +17,9 @@ import type { Room } from './room.js';
 
 /** How long a peer has to answer a close frame before its socket is cut. */
 const CLOSE_GRACE_MS = 1000;
+
+/** The longest delay `setTimeout` takes (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Close code when the server shuts down: "service restart", clients reconnect (to another node). */
 export const CLOSE_SERVICE_RESTART = 1012;
@@ -55,6 +59,7 @@ export class Connection {
   private refilledAt = performance.now();
   private queue: Promise<void> = IDLE;
   private killTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private childLog: Logger | undefined;
 
   readonly id: string;
@@ -155,6 +160,19 @@ export class Connection {
     this.close(closeCodeOf(error.code), error.code);
   }
 
+  /** Closes the connection with 4401 UNAUTHORIZED when its token stops being accepted. */
+  expireAt(expiry: TokenExpiry): void {
+    const wait = Math.max(0, expiry.at - Date.now());
+    this.expiryTimer = setTimeout(
+      () => {
+        if (wait > MAX_TIMER_MS) this.expireAt(expiry);
+        else this.fail({ code: ErrorCode.UNAUTHORIZED, message: expiry.message });
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
+    this.expiryTimer.unref();
+  }
+
   /** Starts the closing handshake; a peer that does not finish it within a second is cut off. */
   close(code: number, reason: string): void {
     if (this.closed) return;
@@ -179,6 +197,7 @@ export class Connection {
   /** Called once the socket closed. */
   closedBy(code: number, reason: string): void {
     clearTimeout(this.killTimer);
+    clearTimeout(this.expiryTimer);
     if (this.closeCode === undefined) {
       this.closed = true;
       this.closeCode = code;

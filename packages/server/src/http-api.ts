@@ -9,9 +9,10 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type Engine, ErrorCode, YStateError } from '@ystate/core';
+import { type Engine, ErrorCode, redactRequestUrl, YStateError } from '@ystate/core';
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts.js';
+import type { CorsPolicy } from './cors.js';
 import { sendError, sendJson, toYStateError } from './http-util.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Access, Principal } from './options.js';
@@ -36,6 +37,8 @@ export interface HttpContext {
   readonly readyTimeoutMs: number;
   /** True once the server is shutting down (readyz answers 503). */
   readonly isClosing: () => boolean;
+  /** Cross-origin access, when configured. */
+  readonly cors: CorsPolicy | undefined;
 }
 
 /** The docId `/readyz` asks the log about: any id works, it only has to answer. */
@@ -89,6 +92,10 @@ export class HttpApi {
       this.ctx.metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
     });
     try {
+      if (this.ctx.cors?.handle(req, res)) {
+        route = 'preflight';
+        return;
+      }
       if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/metrics') {
         route = pathname;
         if (method !== 'GET' && method !== 'HEAD') {
@@ -142,9 +149,16 @@ export class HttpApi {
     thrown: unknown,
     headers: Record<string, string> = {},
   ): void {
+    const log = this.ctx.logger.child({ method: req.method, url: redactRequestUrl(req.url ?? '/') });
+    if (!req.complete && res.destroyed) {
+      // The client went away, or requestTimeoutMs cut it, before its request was complete: a
+      // client's doing, not a server fault, and there is nobody left to answer.
+      this.ctx.metrics.errors.inc({ code: 'REQUEST_ABORTED' });
+      log.debug({ err: thrown }, 'the request was cut before it was complete');
+      return;
+    }
     const error = toYStateError(thrown);
     this.ctx.metrics.errors.inc({ code: error.code });
-    const log = this.ctx.logger.child({ method: req.method, url: req.url });
     if (error.code === ErrorCode.INTERNAL_ERROR) log.error({ err: thrown }, 'request failed');
     else log.debug({ code: error.code }, error.message);
     if (res.headersSent) {

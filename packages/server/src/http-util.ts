@@ -1,12 +1,18 @@
 /** Small HTTP helpers: JSON answers, the error body, bounded body reading, and errors as YStateErrors. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, httpStatusOf, type Json, parsePointer, YStateError } from '@ystate/core';
+import {
+  ErrorCode,
+  httpStatusOf,
+  type Json,
+  parsePointer,
+  toYStateError as wrap,
+  YStateError,
+} from '@ystate/core';
 
 /** Any thrown value as a YStateError; unknown errors become INTERNAL_ERROR (their details stay in the logs). */
 export function toYStateError(error: unknown): YStateError {
-  if (error instanceof YStateError) return error;
-  return new YStateError({ code: ErrorCode.INTERNAL_ERROR, message: 'internal error', cause: error });
+  return wrap(error, { code: ErrorCode.INTERNAL_ERROR, message: 'internal error', detail: false });
 }
 
 /** Answers with a JSON body. */

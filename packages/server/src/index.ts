@@ -7,6 +7,8 @@
 
 export type { ActiveAlert } from './alerts.js';
 export { accessOf, principalOf, TOKEN_PROTOCOL_PREFIX } from './auth.js';
+export type { CorsOptions } from './cors.js';
+export { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from './cors.js';
 export type {
   Access,
   AlertThresholds,

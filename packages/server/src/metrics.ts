@@ -12,6 +12,7 @@ export class ServerMetrics {
   readonly updatesIn: Counter<'transport'>;
   readonly updatesOut: Counter;
   readonly updatesIgnored: Counter<'reason'>;
+  readonly awarenessDropped: Counter;
   readonly updateLatency: Histogram;
   readonly appendLatency: Histogram;
   readonly busLag: Histogram;
@@ -70,6 +71,15 @@ export class ServerMetrics {
           name: 'ystate_updates_ignored_total',
           help: 'Client updates not logged: from read-only connections, or adding nothing',
           labelNames: ['reason'],
+          registers,
+        }),
+    );
+    this.awarenessDropped = this.reuse(
+      'ystate_awareness_dropped_total',
+      () =>
+        new Counter({
+          name: 'ystate_awareness_dropped_total',
+          help: 'Awareness states a connection sent for client ids another connection or node owns (not applied, not relayed)',
           registers,
         }),
     );

@@ -5,6 +5,7 @@ import type { Engine, JsonPatch, SyncBus } from '@ystate/core';
 import type { CryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { CorsOptions } from './cors.js';
 
 /** What a principal may do with a document: `write` includes `read`. */
 export type Access = 'read' | 'write';
@@ -37,6 +38,11 @@ export interface AuthOptions {
   issuer?: string | string[];
   /** Required `aud` claim. */
   audience?: string | string[];
+  /**
+   * Seconds a token without `exp` stays valid: from its `iat`, or else from when the WebSocket
+   * connection opened. Older ones are refused (401) and open connections closed (4401). Default: none.
+   */
+  maxTokenAge?: number;
 }
 
 /** Limits that protect the server from clients. */
@@ -51,6 +57,12 @@ export interface ServerLimits {
   pingIntervalMs?: number;
   /** Largest HTTP request body, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Time to receive a request's headers, upgrades included, from when the socket connected (default 10 s); then 408. */
+  headersTimeoutMs?: number;
+  /** Time to receive a whole HTTP request, body included (default 30 s; at least `headersTimeoutMs`); then 408. */
+  requestTimeoutMs?: number;
+  /** Time from a WebSocket upgrade request's headers to the end of the handshake (default 10 s); then 408. */
+  upgradeTimeoutMs?: number;
 }
 
 /** Thresholds above which a warning is logged and the alert is listed by `/readyz`. */
@@ -180,4 +192,6 @@ export interface ServerOptions {
   staticDir?: string;
   /** How long `/readyz` waits for the log (default 2 s). */
   readyTimeoutMs?: number;
+  /** Cross-origin access from browsers (default: none; see docs/server.md, "CORS"). */
+  cors?: CorsOptions;
 }

@@ -89,6 +89,45 @@ export function encodePermissionDenied(reason: string): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
+/** One client's entry in an awareness update: its id, its clock and its state as JSON text (`null` removes it). */
+export interface AwarenessEntry {
+  readonly clientId: number;
+  readonly clock: number;
+  readonly state: string;
+}
+
+/** The entries of an awareness update (y-protocols' format); throws INVALID_MESSAGE when it is malformed. */
+export function decodeAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
+  const decoder = decoding.createDecoder(update);
+  const entries: AwarenessEntry[] = [];
+  try {
+    const count = decoding.readVarUint(decoder);
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      entries.push({ clientId, clock, state: decoding.readVarString(decoder) });
+    }
+  } catch (cause) {
+    throw invalidMessage('malformed awareness update', cause);
+  }
+  if (decoder.pos !== update.length) {
+    throw invalidMessage(`${update.length - decoder.pos} trailing bytes in an awareness update`);
+  }
+  return entries;
+}
+
+/** An awareness update holding `entries` (the inverse of `decodeAwarenessEntries`). */
+export function encodeAwarenessEntries(entries: readonly AwarenessEntry[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, entries.length);
+  for (const { clientId, clock, state } of entries) {
+    encoding.writeVarUint(encoder, clientId);
+    encoding.writeVarUint(encoder, clock);
+    encoding.writeVarString(encoder, state);
+  }
+  return encoding.toUint8Array(encoder);
+}
+
 export function invalidMessage(message: string, cause?: unknown): YStateError {
   return new YStateError({ code: ErrorCode.INVALID_MESSAGE, message, cause });
 }

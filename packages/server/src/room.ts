@@ -19,7 +19,10 @@ import { Connection } from './connection.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerHooks } from './options.js';
 import {
+  type AwarenessEntry,
+  decodeAwarenessEntries,
   encodeAwareness,
+  encodeAwarenessEntries,
   encodeQueryAwareness,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -54,6 +57,8 @@ export class Room {
   readonly connections = new Set<Connection>();
   readonly awareness: Awareness;
   private readonly awarenessDoc = new Y.Doc();
+  /** The connection that introduced each awareness client id of this node's clients: only it may set or remove it. */
+  private readonly owners = new Map<number, Connection>();
   private readonly stops: (() => void | Promise<void>)[] = [];
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
@@ -133,13 +138,47 @@ export class Room {
     if (!this.connections.delete(connection)) return;
     const controlled = connection.controlledClients;
     if (controlled !== undefined && controlled.size > 0) {
+      for (const client of controlled) this.owners.delete(client);
       removeAwarenessStates(this.awareness, [...controlled], null);
     }
   }
 
-  /** Applies an awareness update from a client (throws when it is malformed). */
+  /**
+   * Applies an awareness update from a client (throws when it is malformed). A connection sets and
+   * removes only the states of the client ids it introduced: entries for an id that another
+   * connection owns, or that has a state from another node, are dropped and counted.
+   */
   applyAwareness(connection: Connection, update: Uint8Array): void {
-    applyAwarenessUpdate(this.awareness, update, connection);
+    const entries = decodeAwarenessEntries(update);
+    const allowed: AwarenessEntry[] = [];
+    let dropped = 0;
+    for (const entry of entries) {
+      if (this.mayControl(connection, entry.clientId)) allowed.push(entry);
+      // y-websocket clients echo every state they receive: only foreign entries that would have
+      // changed something count.
+      else if (this.wouldChange(entry)) dropped++;
+    }
+    if (allowed.length < entries.length) {
+      if (dropped > 0) {
+        this.ctx.metrics.awarenessDropped.inc(dropped);
+        if (connection.logs('debug')) {
+          connection.log.debug(
+            { dropped },
+            'dropped awareness states of client ids the connection does not own',
+          );
+        }
+      }
+      if (allowed.length === 0) return;
+    }
+    const own = allowed.length === entries.length ? update : encodeAwarenessEntries(allowed);
+    applyAwarenessUpdate(this.awareness, own, connection);
+  }
+
+  /** Whether `connection` may set or remove the awareness state of `clientId`: it owns it, or nobody holds it. */
+  private mayControl(connection: Connection, clientId: number): boolean {
+    const owner = this.owners.get(clientId);
+    if (owner !== undefined) return owner === connection;
+    return clientId !== this.awareness.clientID && !this.awareness.states.has(clientId);
   }
 
   /** Sends every awareness state this room knows to one connection. */
@@ -223,17 +262,35 @@ export class Room {
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown) => {
     if (origin instanceof Connection) {
-      if (added.length > 0) {
-        origin.controlledClients ??= new Set();
-        for (const client of added) origin.controlledClients.add(client);
+      // A state set again after it was removed counts as updated, not added: both make it the sender's.
+      for (const client of added) this.own(origin, client);
+      for (const client of updated) this.own(origin, client);
+      for (const client of removed) {
+        this.owners.delete(client);
+        origin.controlledClients?.delete(client);
       }
-      for (const client of removed) origin.controlledClients?.delete(client);
     }
     const changed = [...added, ...updated, ...removed];
     const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
     for (const connection of this.connections) connection.send(message);
     if (origin !== FROM_BUS) this.signal(message);
   };
+
+  /** Whether applying `entry` would change the room's awareness (y-protocols' rule: a newer clock, or a removal at the same one). */
+  private wouldChange(entry: AwarenessEntry): boolean {
+    const clock = this.awareness.meta.get(entry.clientId)?.clock ?? 0;
+    return (
+      entry.clock > clock ||
+      (entry.clock === clock && entry.state === 'null' && this.awareness.states.has(entry.clientId))
+    );
+  }
+
+  private own(connection: Connection, client: number): void {
+    if (this.owners.get(client) === connection) return;
+    this.owners.set(client, connection);
+    connection.controlledClients ??= new Set();
+    connection.controlledClients.add(client);
+  }
 
   /** Awareness from another node, or its question for ours. */
   private readonly onSignal = (message: Uint8Array): void => {

@@ -33,7 +33,13 @@ const seqString = z
   .string()
   .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer')
   .transform(Number);
-const stateQuery = z.object({ path: z.string().optional(), at: z.string().min(1).optional() });
+const stateQuery = z
+  .object({
+    path: z.string().optional(),
+    at: z.string().min(1).optional(),
+    version: z.string().min(1).optional(),
+  })
+  .refine((query) => query.at === undefined || query.version === undefined, 'give at or version, not both');
 const historyQuery = z.object({ from: seqString.optional(), to: seqString.optional() });
 const ifMatch = z
   .string()
@@ -89,7 +95,11 @@ export function documentRoutes(ctx: RoutesContext): ExtraRoute[] {
         const pointer = query.path ?? '';
         let value: Json | undefined;
         let seq: number;
-        if (query.at === undefined) {
+        if (query.version !== undefined) {
+          const state = await engine.versionState(docId, { version: query.version });
+          value = valueAt(state.json, pointer);
+          seq = state.seq;
+        } else if (query.at === undefined) {
           const doc = await engine.open(docId);
           try {
             value = doc.get(pointer);
@@ -176,7 +186,8 @@ export function documentRoutes(ctx: RoutesContext): ExtraRoute[] {
   ];
 }
 
-function seqHeaders(seq: number): Record<string, string> {
+/** The headers that carry the seq a response names. */
+export function seqHeaders(seq: number): Record<string, string> {
   return { etag: `"${seq}"`, 'x-ystate-seq': String(seq) };
 }
 
@@ -187,7 +198,8 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return parsed.data;
 }
 
-function parseQuery<T extends z.ZodType>(schema: T, url: string | undefined): z.output<T> {
+/** The query of a URL checked against `schema`; INVALID_VALUE otherwise. */
+export function parseQuery<T extends z.ZodType>(schema: T, url: string | undefined): z.output<T> {
   const q = (url ?? '').indexOf('?');
   const params = new URLSearchParams(q === -1 ? '' : (url ?? '').slice(q + 1));
   const parsed = schema.safeParse(Object.fromEntries(params));
@@ -195,7 +207,8 @@ function parseQuery<T extends z.ZodType>(schema: T, url: string | undefined): z.
   return parsed.data;
 }
 
-function invalidValue(error: z.ZodError): YStateError {
+/** A zod failure as INVALID_VALUE naming the first issue. */
+export function invalidValue(error: z.ZodError): YStateError {
   const issue = error.issues[0];
   const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
   return new YStateError({

@@ -2,16 +2,26 @@
 
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, YStateError } from '@ystate/core';
+import { ErrorCode, logRedaction, YStateError } from '@ystate/core';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { Alerts } from './alerts.js';
-import { accessOf, createAuthenticator, forbidden, tokenOf, unauthorized } from './auth.js';
+import {
+  accessOf,
+  createAuthenticator,
+  expiryOf,
+  forbidden,
+  type TokenExpiry,
+  tokenOf,
+  unauthorized,
+} from './auth.js';
+import { CorsPolicy } from './cors.js';
 import { HttpApi } from './http-api.js';
 import { ServerMetrics } from './metrics.js';
 import type { Access, Principal, ServerOptions, Transport } from './options.js';
 import { compileRoute, documentRoutes } from './routes.js';
 import { isTimedUpdateLog } from './timed-log.js';
+import { versionRoutes } from './versions-api.js';
 import { WebSocketEndpoint } from './websocket.js';
 
 /** A running (or ready to run) ystate server. */
@@ -28,13 +38,27 @@ export interface YStateServer {
 }
 
 const positive = z.number().int().positive();
-const limitsSchema = z.object({
-  maxMessageBytes: positive.default(4 * 1024 * 1024),
-  messagesPerSecond: positive.default(300),
-  maxBufferedBytes: positive.default(16 * 1024 * 1024),
-  pingIntervalMs: positive.default(30_000),
-  maxBodyBytes: positive.default(1024 * 1024),
-});
+const limitsSchema = z
+  .object({
+    maxMessageBytes: positive.default(4 * 1024 * 1024),
+    messagesPerSecond: positive.default(300),
+    maxBufferedBytes: positive.default(16 * 1024 * 1024),
+    pingIntervalMs: positive.default(30_000),
+    maxBodyBytes: positive.default(1024 * 1024),
+    headersTimeoutMs: positive.default(10_000),
+    requestTimeoutMs: positive.default(30_000),
+    upgradeTimeoutMs: positive.default(10_000),
+  })
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    path: ['requestTimeoutMs'],
+    message: 'must be at least headersTimeoutMs',
+  });
+
+/**
+ * How often Node checks the header and request timeouts of open sockets: a slow socket is closed
+ * at most this long after its timeout.
+ */
+const TIMEOUT_CHECK_MS = 1000;
 
 /** How long `close` waits for HTTP connections to end before cutting them. */
 const CLOSE_HTTP_GRACE_MS = 2000;
@@ -53,23 +77,31 @@ export function createServer(options: ServerOptions): YStateServer {
   const limits = parsedLimits.data;
   const authenticator = options.auth === undefined ? undefined : createAuthenticator(options.auth);
   const extraRoutes = (options.routes ?? []).map(compileRoute);
-  const logger = options.logger ?? pino({ name: 'ystate-server' });
+  const logger = options.logger ?? pino({ name: 'ystate-server', redact: logRedaction });
   const metrics = new ServerMetrics(options.metrics, () => engine.registry.list().length);
   const alerts = new Alerts(options.alerts ?? {}, logger);
-  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   const routes = [
     ...documentRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
+    ...versionRoutes({ engine, hooks, metrics, maxBodyBytes: limits.maxBodyBytes }).map(compileRoute),
     ...extraRoutes,
   ];
+  const cors =
+    options.cors === undefined
+      ? undefined
+      : new CorsPolicy(options.cors, ['GET', 'HEAD', ...routes.map(({ route }) => route.method)]);
+  const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
 
-  /** Who is calling, and what they may do with `docId`; UNAUTHORIZED / FORBIDDEN otherwise. */
+  /**
+   * Who is calling, what they may do with `docId`, and when their token stops being accepted;
+   * UNAUTHORIZED / FORBIDDEN otherwise.
+   */
   async function authorize(
     request: Parameters<typeof tokenOf>[0],
     transport: Transport,
     docId: string,
     query: URLSearchParams,
     needed: Access,
-  ): Promise<{ principal: Principal | undefined; access: Access }> {
+  ): Promise<{ principal: Principal | undefined; access: Access; expiry: TokenExpiry | undefined }> {
     const token = tokenOf(request, query);
     let principal: Principal | undefined;
     if (authenticator !== undefined && token !== undefined) principal = await authenticator.verify(token);
@@ -79,13 +111,17 @@ export function createServer(options: ServerOptions): YStateServer {
     }
     if (principal === undefined) {
       if (authenticator !== undefined) throw unauthorized('a token is required');
-      return { principal, access: 'write' };
+      return { principal, access: 'write', expiry: undefined };
     }
+    // The maximum age is the token's: a principal onAuthenticate made without one has none.
+    const now = Date.now();
+    const expiry = expiryOf(principal, token === undefined ? undefined : options.auth?.maxTokenAge, now);
+    if (expiry !== undefined && expiry.at <= now) throw unauthorized(expiry.message);
     const access = accessOf(principal, docId);
     if (access === undefined) throw forbidden(`the token grants no access to "${docId}"`);
     if (needed === 'write' && access !== 'write')
       throw forbidden(`the token grants only read access to "${docId}"`);
-    return { principal, access };
+    return { principal, access, expiry };
   }
 
   let stopAppendTiming: (() => void) | undefined;
@@ -120,11 +156,19 @@ export function createServer(options: ServerOptions): YStateServer {
     staticDir: options.staticDir,
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
     isClosing: () => closing !== undefined,
+    cors,
   });
 
-  const server = createHttpServer((req, res) => {
-    api.handle(req, res).catch((error: unknown) => logger.error({ err: error }, 'request handler failed'));
-  });
+  const server = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
+    (req, res) => {
+      api.handle(req, res).catch((error: unknown) => logger.error({ err: error }, 'request handler failed'));
+    },
+  );
   server.on('upgrade', (req, socket, head: Buffer) => {
     websocket.handleUpgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: error }, 'upgrade failed');

@@ -4,7 +4,7 @@
  * `ystate_log_append_seconds` metric and `appendLatencyMs` alert use the real append latency.
  */
 
-import type { EntryInput, LogEntry, UpdateLog } from '@ystate/core';
+import type { AppendBatch, EntryInput, LogEntry, UpdateLog } from '@ystate/core';
 
 /** Receives the duration of one append (a group commit: `count` entries). */
 export type AppendTimingListener = (docId: string, count: number, ms: number) => void;
@@ -25,6 +25,18 @@ export function timeAppends(log: UpdateLog): TimedUpdateLog {
     for (const listener of listeners) listener(docId, entries.length, ms);
     return stored;
   };
+  // Batches of several documents share one store call: each reports that call's duration.
+  const appendMany = async (batches: readonly AppendBatch[]): Promise<PromiseSettledResult<LogEntry[]>[]> => {
+    const start = performance.now();
+    const outcomes = await (log.appendMany as NonNullable<UpdateLog['appendMany']>).call(log, batches);
+    const ms = performance.now() - start;
+    outcomes.forEach((outcome, i) => {
+      const batch = batches[i];
+      if (outcome.status !== 'fulfilled' || batch === undefined) return;
+      for (const listener of listeners) listener(batch.docId, batch.entries.length, ms);
+    });
+    return outcomes;
+  };
   const onAppendTiming = (listener: AppendTimingListener) => {
     listeners.add(listener);
     return () => listeners.delete(listener);
@@ -34,6 +46,7 @@ export function timeAppends(log: UpdateLog): TimedUpdateLog {
   return new Proxy(log, {
     get(target, property) {
       if (property === 'append') return append;
+      if (property === 'appendMany') return target.appendMany ? appendMany : undefined;
       if (property === 'onAppendTiming') return onAppendTiming;
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { addsNothing, ErrorCode, YStateError } from '@ystate/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { selectProtocol } from './auth.js';
+import { selectProtocol, type TokenExpiry } from './auth.js';
 import { CLOSE_SERVICE_RESTART, Connection, type ConnectionLimits } from './connection.js';
 import { toYStateError } from './http-util.js';
 import type { Access, Principal } from './options.js';
@@ -22,11 +22,12 @@ export type WebSocketAuthorizer = (
   request: IncomingMessage,
   docId: string,
   query: URLSearchParams,
-) => Promise<{ principal: Principal | undefined; access: Access }>;
+) => Promise<{ principal: Principal | undefined; access: Access; expiry: TokenExpiry | undefined }>;
 
 export interface WebSocketLimits extends ConnectionLimits {
   readonly maxMessageBytes: number;
   readonly pingIntervalMs: number;
+  readonly upgradeTimeoutMs: number;
 }
 
 export interface WebSocketContext extends RoomContext {
@@ -59,6 +60,9 @@ interface SocketListeners {
   pong(this: ServerSocket): void;
   message(this: ServerSocket, data: RawData, isBinary: boolean): void;
 }
+
+/** The answer to an upgrade that did not finish within `upgradeTimeoutMs`. */
+const UPGRADE_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
 /** Longest docId accepted in a URL. */
 const MAX_DOC_ID_LENGTH = 1024;
@@ -101,26 +105,45 @@ export class WebSocketEndpoint {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
+    // Authorizing (a hook, a key set to fetch) may hang: the handshake must end within the bound.
+    const timer = setTimeout(() => {
+      if (socket.destroyed) return;
+      this.ctx.metrics.errors.inc({ code: 'UPGRADE_TIMEOUT' });
+      this.ctx.logger.debug('upgrade not finished within upgradeTimeoutMs: closed');
+      socket.end(UPGRADE_TIMEOUT_RESPONSE);
+      socket.destroy();
+    }, this.ctx.limits.upgradeTimeoutMs);
+    timer.unref();
     const connectionId = Connection.newId();
-    let accepted: { docId: string; principal: Principal | undefined; access: Access } | undefined;
+    let accepted:
+      | { docId: string; principal: Principal | undefined; access: Access; expiry: TokenExpiry | undefined }
+      | undefined;
     let refusal: YStateError | undefined;
     try {
       const { docId, query } = docIdOfUrl(request.url);
-      const { principal, access } = await this.ctx.authorize(request, docId, query);
+      const { principal, access, expiry } = await this.ctx.authorize(request, docId, query);
       await this.ctx.hooks.onConnect?.({ request, docId, connectionId, principal, access });
-      accepted = { docId, principal, access };
+      accepted = { docId, principal, access, expiry };
     } catch (error) {
       refusal = toYStateError(error);
     }
+    clearTimeout(timer);
     if (socket.destroyed) return;
     if (this.closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (accepted)
-        this.accept(ws as ServerSocket, connectionId, accepted.docId, accepted.principal, accepted.access);
-      else this.refuse(ws, connectionId, refusal as YStateError);
+      if (accepted) {
+        const connection = this.accept(
+          ws as ServerSocket,
+          connectionId,
+          accepted.docId,
+          accepted.principal,
+          accepted.access,
+        );
+        if (accepted.expiry !== undefined) connection.expireAt(accepted.expiry);
+      } else this.refuse(ws, connectionId, refusal as YStateError);
     });
   }
 
@@ -157,7 +180,7 @@ export class WebSocketEndpoint {
     requestedDocId: string,
     principal: Principal | undefined,
     access: Access,
-  ): void {
+  ): Connection {
     const { ctx, listeners } = this;
     const docId = this.rooms.get(requestedDocId)?.docId ?? requestedDocId;
     const origin = `${principal?.id ?? 'anonymous'}#${connectionId}`;
@@ -177,9 +200,10 @@ export class WebSocketEndpoint {
     if (this.closing) {
       // Upgraded while the server started closing: it goes too (close waits for it).
       connection.close(CLOSE_SERVICE_RESTART, 'SERVICE_RESTART');
-      return;
+      return connection;
     }
     connection.enqueue(() => this.join(connection));
+    return connection;
   }
 
   /** A new connection's first task: open (or share) its document's room and join it. */

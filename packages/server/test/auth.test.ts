@@ -1,10 +1,10 @@
 /** JWT auth over WebSocket and HTTP: refusals with their codes, token sources, grants, read-only connections, hooks. */
 
-import { ErrorCode, YStateError } from '@ystate/core';
+import { Engine, ErrorCode, MemoryUpdateLog, YStateError } from '@ystate/core';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { TOKEN_PROTOCOL_PREFIX } from '../src/index.js';
+import { createServer, TOKEN_PROTOCOL_PREFIX } from '../src/index.js';
 import { encodeUpdate, MessageType } from '../src/protocol.js';
 import { connect, fetchJson, patchState, rawClient, startServer, synced, until } from './helpers.js';
 
@@ -79,6 +79,62 @@ describe('auth', () => {
       body: { error: { code: 'FORBIDDEN' } },
     });
     expect((await state('projects/1', otherDoc)).status).toBe(200);
+  });
+
+  it("closes an open connection with 4401 when its token's exp passes", async () => {
+    const { ws } = await startServer({ auth: { secret } });
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const lasting = rawClient(`${ws}/doc?token=${await token({ doc: 'write' })}`);
+    const expiring = rawClient(`${ws}/doc?token=${await token({ doc: 'write' }, { expiresIn: exp })}`);
+    await Promise.all([lasting.opened, expiring.opened]);
+    const denied = expiring.next(MessageType.auth);
+    expect(await expiring.closed).toEqual({ code: 4401, reason: 'UNAUTHORIZED' });
+    // Timers run on a monotonic clock: allow a few ms against the wall clock.
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 20);
+    await denied;
+    expect(lasting.ws.readyState).toBe(lasting.ws.OPEN);
+  });
+
+  it('maxTokenAge: a token without exp is refused once that old (from iat), and a connection closes at that age', async () => {
+    const { ws, http } = await startServer({ auth: { secret, maxTokenAge: 1 } });
+    const sign = (iat?: number) => {
+      const jwt = new SignJWT({ ystate: { docs: { '**': 'write' } } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('service');
+      if (iat !== undefined) jwt.setIssuedAt(iat);
+      return jwt.sign(new TextEncoder().encode(secret));
+    };
+    const state = (jwt: string) =>
+      fetchJson(`${http}/api/docs/doc/state`, { headers: { authorization: `Bearer ${jwt}` } });
+
+    const old = await sign(Math.floor(Date.now() / 1000) - 60);
+    expect(await state(old)).toMatchObject({
+      status: 401,
+      body: {
+        error: { code: 'UNAUTHORIZED', message: 'the token is older than the maximum token age (1 s)' },
+      },
+    });
+    expect(await refusedOverWebSocket(`${ws}/doc?token=${old}`)).toEqual({
+      code: 4401,
+      reason: 'UNAUTHORIZED',
+      denied: true,
+    });
+
+    // Without iat the age counts from the connection: an HTTP request is as old as itself.
+    const undated = await sign();
+    expect((await state(undated)).status).toBe(200);
+    const withExp = rawClient(`${ws}/doc?token=${await token({ doc: 'write' })}`);
+    const opened = Date.now();
+    const aging = rawClient(`${ws}/doc?token=${undated}`);
+    await Promise.all([withExp.opened, aging.opened]);
+    expect(await aging.closed).toEqual({ code: 4401, reason: 'UNAUTHORIZED' });
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(1000 - 20);
+    // A token with exp is governed by its exp alone.
+    expect(withExp.ws.readyState).toBe(withExp.ws.OPEN);
+
+    expect(() =>
+      createServer({ engine: new Engine({ log: new MemoryUpdateLog() }), auth: { secret, maxTokenAge: 0 } }),
+    ).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG }));
   });
 
   it('takes the token from ?token=, the Authorization header, or the ystate.token.<JWT> subprotocol', async () => {

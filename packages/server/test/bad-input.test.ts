@@ -334,7 +334,7 @@ describe('bad HTTP input', () => {
     expect((await fetchJson(`${server.http}/healthz`)).status).toBe(200);
   });
 
-  it('a log that fails appends answers 503 LOG_UNAVAILABLE and closes writers with 4503', async () => {
+  it('a log that refuses appends closes the writer with 4500 STORAGE_FAILED and changes nothing', async () => {
     const log = new MemoryUpdateLog();
     const engine = new Engine({ log, onError: () => undefined });
     const server = await startServer({ engine });
@@ -347,7 +347,8 @@ describe('bad HTTP input', () => {
     const update = new Y.Doc();
     update.getMap('state').set('x', 1);
     raw.send(encodeUpdate(Y.encodeStateAsUpdate(update)));
-    expect(await raw.closed).toEqual({ code: 4503, reason: 'LOG_UNAVAILABLE' });
+    expect(await raw.closed).toEqual({ code: 4500, reason: 'STORAGE_FAILED' });
+    expect(await engine.get('doc')).toEqual({});
     await engine.close().catch(() => undefined);
   });
 });

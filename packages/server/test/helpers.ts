@@ -1,9 +1,10 @@
 /** Shared pieces of the server tests: servers on port 0, real y-websocket clients, raw protocol clients, waiting on events. */
 
+import { Writable } from 'node:stream';
 import { Engine, MemoryUpdateLog, type SyncBus, type UpdateLog } from '@ystate/core';
 import { within } from '@ystate/core/testing';
 import * as decoding from 'lib0/decoding';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -23,6 +24,18 @@ export function defer(cleanup: () => unknown): void {
 }
 
 export const silent = pino({ level: 'silent' });
+
+/** A pino logger at trace level (no redaction of its own) whose lines are kept in `lines`. */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'trace' }, stream), lines };
+}
 
 export interface TestServer {
   readonly server: YStateServer;

@@ -189,6 +189,7 @@ describe('HTTP API', () => {
       'ystate_updates_received_total',
       'ystate_updates_sent_total',
       'ystate_updates_ignored_total',
+      'ystate_awareness_dropped_total',
       'ystate_update_latency_seconds',
       'ystate_log_append_seconds',
       'ystate_bus_lag_seconds',

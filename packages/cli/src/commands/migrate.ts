@@ -1,6 +1,6 @@
 /**
- * `ystate migrate --from y-redis --redis URL [--docs PATTERN] [--to-data DIR | --to-redis URL |
- * --to-postgres URL]`: imports y-redis 1.x documents (`<name>:updates` lists) into a ystate store,
+ * `ystate migrate --from y-redis (--redis URL | --redis-cluster URLS) [--docs PATTERN] [--to-data DIR |
+ * --to-redis URL | --to-postgres URL]`: imports y-redis 1.x documents (`<name>:updates` lists) into a ystate store,
  * one entry per y-redis update and a checkpoint at the head (`importYRedisDocument`).
  */
 
@@ -9,7 +9,7 @@ import { type CliContext, type CommandHelp, runCommand } from '../command.js';
 import { docPatternSchema, selectDocIds } from '../doc-pattern.js';
 import { nonEmptyString, STORE_OPTIONS, type StoreConfig, urlWithScheme, usageError } from '../options.js';
 import { formatCount } from '../progress.js';
-import { connectRedis, redactUrl } from '../store.js';
+import { connectRedis, type RedisTarget, redisAddress } from '../store.js';
 
 const SOURCES = ['y-redis'] as const;
 
@@ -26,6 +26,10 @@ const SPEC = {
       help: 'what to import from: y-redis (y-redis 1.x documents)',
     },
     redis: { ...STORE_OPTIONS.redis, help: 'the Redis y-redis wrote to (the source)' },
+    'redis-cluster': {
+      ...STORE_OPTIONS['redis-cluster'],
+      help: 'the Redis Cluster y-redis wrote to (the source), as comma-separated seed URLs',
+    },
     docs: {
       value: 'PATTERN',
       schema: docPatternSchema,
@@ -58,11 +62,12 @@ const SPEC = {
 
 const HELP: CommandHelp = {
   usage:
-    'ystate migrate --from y-redis --redis URL [--docs PATTERN] [--to-data DIR | --to-redis URL | --to-postgres URL]',
+    'ystate migrate --from y-redis (--redis URL | --redis-cluster URLS) [--docs PATTERN] [--to-data DIR | --to-redis URL | --to-postgres URL]',
   description: [
     'Imports y-redis 1.x documents (found by scanning for <name>:updates keys) into a ystate store: one',
     'entry per y-redis update, in order, then a checkpoint at the head. The ystate docId is the y-redis',
-    'name. The target is the store named by --to-*, by default the same Redis in the ystate layout. The',
+    'name. The target is the store named by --to-*, by default the same Redis (or Redis Cluster) in the',
+    'ystate layout. The',
     'y-redis keys are left as they are. Stop the y-redis writers first: updates pushed during the',
     'import are not copied. Documents already imported (same number of entries) are skipped.',
   ],
@@ -81,8 +86,14 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
     context,
     ({ values }) => {
       if (values.from === undefined) throw usageError('--from is required: --from y-redis');
-      if (values.redis === undefined)
-        throw usageError('--redis URL is required (the Redis y-redis wrote to)');
+      if (values.redis === undefined && values['redis-cluster'] === undefined)
+        throw usageError(
+          '--redis URL is required (the Redis y-redis wrote to; --redis-cluster URLS for a cluster)',
+        );
+      if (values.redis !== undefined && values['redis-cluster'] !== undefined)
+        throw usageError('choose one source: --redis and --redis-cluster were both given');
+      const source: RedisTarget = values.redis ?? { cluster: values['redis-cluster'] ?? [] };
+      const toSource = values['to-data'] === undefined && values['to-postgres'] === undefined;
       const targets = (['to-data', 'to-redis', 'to-postgres'] as const).filter(
         (key) => values[key] !== undefined,
       );
@@ -91,17 +102,15 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
       const target: StoreConfig = {
         // Only used with --to-data.
         data: values['to-data'] ?? context.cwd,
-        redis:
-          values['to-data'] === undefined && values['to-postgres'] === undefined
-            ? (values['to-redis'] ?? values.redis)
-            : undefined,
+        redis: toSource ? (values['to-redis'] ?? values.redis) : undefined,
+        redisCluster: toSource && values['to-redis'] === undefined ? values['redis-cluster'] : undefined,
         postgres: values['to-postgres'],
       };
-      return { source: values.redis, docs: values.docs, target };
+      return { source, docs: values.docs, target };
     },
-    async ({ source: url, docs, target }, io) => {
+    async ({ source: from, docs, target }, io) => {
       const { importYRedisDocument } = await import('@ystate/redis');
-      const source = await connectRedis(url, io.logger, { layout: 'y-redis' });
+      const source = await connectRedis(from, io.logger, { layout: 'y-redis' });
       try {
         const store = await io.openStore(target, { role: 'operator' });
         const names = selectDocIds(await source.log.docIds(), docs);
@@ -145,12 +154,14 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
         }
         progress.finish();
         io.note(
-          `migrated ${formatCount(imported)} documents (${formatCount(updates)} updates) from y-redis at ${redactUrl(url)} into ${store.description}` +
+          `migrated ${formatCount(imported)} documents (${formatCount(updates)} updates) from y-redis at ${redisAddress(from)} into ${store.description}` +
             (skipped.length > 0 ? `; ${skipped.length} already imported` : '') +
             (failed.length > 0 ? `; ${failed.length} failed` : ''),
         );
         if (names.length === 0)
-          io.note(`ystate migrate: no y-redis documents${docs ? ` match ${docs}` : ''} at ${redactUrl(url)}`);
+          io.note(
+            `ystate migrate: no y-redis documents${docs ? ` match ${docs}` : ''} at ${redisAddress(from)}`,
+          );
         return failed.length > 0 ? 1 : undefined;
       } finally {
         await source.close();

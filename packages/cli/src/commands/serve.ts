@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import { type CliContext, ExitCode } from '../command.js';
 import { createLogger } from '../logger.js';
-import { isUsageError } from '../options.js';
+import { isUsageError, sharedStoreFlag } from '../options.js';
+import { redactSeeds } from '../redis-cluster.js';
 import type { RunningServer } from '../serve.js';
 import { parseServeArgs, serveUsage } from '../serve-options.js';
 import { explainStartFailure, type ListenTarget } from '../start-failure.js';
@@ -37,11 +38,11 @@ export async function serveCommand(argv: readonly string[], context: CliContext)
     ...config,
     authSecret: config.authSecret && '***',
     redis: config.redis && redactUrl(config.redis),
+    redisCluster: config.redisCluster && redactSeeds(config.redisCluster),
     postgres: config.postgres && redactUrl(config.postgres),
   };
   logger.debug({ config: shown, sources }, 'configuration');
-  const shared =
-    config.redis !== undefined ? '--redis' : config.postgres !== undefined ? '--postgres' : undefined;
+  const shared = sharedStoreFlag(config);
   if (shared !== undefined && sources.data !== 'default') {
     logger.warn(`${shared} is set, so the data directory ${config.data} is not used`);
   }

@@ -433,6 +433,88 @@ export function runUpdateLogTests(name: string, setup: UpdateLogSetup): void {
         );
       });
     });
+
+    describe('appendMany (when the log has it)', () => {
+      it('appends to several documents at once, each batch continuing its own seqs, results in the order given', async ({
+        skip,
+      }) => {
+        if (!log.appendMany) {
+          skip('the log has no appendMany');
+          return;
+        }
+        await log.append('projects/42', [input(1)]);
+        const results = await log.appendMany([
+          { docId: 'projects/42', entries: [input(2), input(3)] },
+          { docId: 'runs/7f3a', entries: [input(10)] },
+          { docId: 'empty', entries: [] },
+          { docId: 'projects/4', entries: range(20, 24).map((n) => input(n)) },
+        ]);
+        expect(results.map((result) => result.status)).toEqual([
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+        ]);
+        const values = results.map((result) => (result as PromiseFulfilledResult<LogEntry[]>).value);
+        expect(values[0]!.map(view)).toEqual([view(stored(input(2), 2)), view(stored(input(3), 3))]);
+        expect(values[1]!.map(view)).toEqual([view(stored(input(10), 1))]);
+        expect(values[2]).toEqual([]);
+        expect(values[3]!.map(view)).toEqual(range(20, 24).map((n, i) => view(stored(input(n), i + 1))));
+        expect(seqsOf(await log.read('projects/42'))).toEqual([1, 2, 3]);
+        expect((await log.read('projects/4')).map(view)).toEqual(values[3]!.map(view));
+        expect(await log.head('empty')).toBe(0);
+        expect(await log.appendMany([])).toEqual([]);
+      });
+
+      it('settles each batch on its own: a malformed one is refused alone, storing nothing of it', async ({
+        skip,
+      }) => {
+        if (!log.appendMany) {
+          skip('the log has no appendMany');
+          return;
+        }
+        const malformed = { ...input(2), time: -1 };
+        const results = await log.appendMany([
+          { docId: 'a', entries: [input(1)] },
+          { docId: 'b', entries: [input(1), malformed] },
+          { docId: 'c', entries: [input(1)] },
+        ]);
+        expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INVALID_VALUE' });
+        expect(await log.head('b')).toBe(0);
+        expect(seqsOf(await log.read('a'))).toEqual([1]);
+        expect(seqsOf(await log.read('c'))).toEqual([1]);
+      });
+
+      it('keeps seqs dense when appendMany and append run concurrently on the same documents', async ({
+        skip,
+      }) => {
+        const appendMany = log.appendMany?.bind(log);
+        if (appendMany === undefined) {
+          skip('the log has no appendMany');
+          return;
+        }
+        const docs = ['a', 'b', 'c'];
+        const calls: Promise<LogEntry[][]>[] = [];
+        for (const round of range(1, 10)) {
+          calls.push(
+            appendMany(docs.map((docId) => ({ docId, entries: [input(round), input(round + 100)] }))).then(
+              (results) => results.map((result) => (result as PromiseFulfilledResult<LogEntry[]>).value),
+            ),
+          );
+          calls.push(Promise.all(docs.map((docId) => log.append(docId, [input(round + 200)]))));
+        }
+        const batches = (await Promise.all(calls)).flat();
+        for (const batch of batches) {
+          // Each batch is contiguous.
+          expect(seqsOf(batch)).toEqual(range(batch[0]!.seq, batch[0]!.seq + batch.length - 1));
+        }
+        for (const docId of docs) {
+          expect(seqsOf(await log.read(docId))).toEqual(range(1, 30));
+          expect(await log.head(docId)).toBe(30);
+        }
+      });
+    });
   });
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import {
   type RedisClusterHandle,
+  type RedisClusterOptions,
   RedisServer,
   type RedisServerOptions,
   startCluster,
@@ -27,11 +28,11 @@ export function useRedisServer(options: RedisServerOptions = {}): () => RedisSer
   };
 }
 
-/** Starts a local cluster of `masters` nodes before the file's tests and stops it after them. */
-export function useRedisCluster(
-  masters = 3,
-  options: Omit<RedisServerOptions, 'clusterEnabled'> = {},
-): () => RedisClusterHandle {
+/**
+ * Starts a local cluster of `masters` nodes (each with `options.replicas` replicas) before the
+ * file's tests and stops it after them.
+ */
+export function useRedisCluster(masters = 3, options: RedisClusterOptions = {}): () => RedisClusterHandle {
   let cluster: RedisClusterHandle | undefined;
   beforeAll(async () => {
     cluster = await startCluster(masters, options);

@@ -6,5 +6,5 @@
  */
 
 export { useRedisCluster, useRedisServer } from './hooks.js';
-export type { RedisClusterHandle, RedisServerOptions } from './redis-server.js';
+export type { RedisClusterHandle, RedisClusterOptions, RedisServerOptions } from './redis-server.js';
 export { RedisServer, startCluster, startRedisServer } from './redis-server.js';

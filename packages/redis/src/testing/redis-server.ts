@@ -1,7 +1,8 @@
 /**
  * Real `redis-server` processes for tests: one server on a free loopback port (optionally with
  * `appendonly yes, appendfsync always` in a temp dir), killable with SIGKILL and restartable on the
- * same port and dir; and a local Redis Cluster of N masters made with `redis-cli --cluster create`.
+ * same port and dir; and a local Redis Cluster of N masters (each with R replicas, for failover
+ * tests) made with `redis-cli --cluster create`.
  * Readiness is waited for as an event (the server's "Ready to accept connections" line, then a
  * PING), never by sleeping. Every process started here is killed when the test process exits.
  */
@@ -17,6 +18,11 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** Start as a cluster node (`cluster-enabled yes`); `startCluster` joins such nodes. */
   clusterEnabled?: boolean;
+  /**
+   * Require this password (`requirepass`, and `masterauth` for replicas); `cli` and the harness's
+   * own `redis-cli` and PING authenticate with it.
+   */
+  password?: string;
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '64mb']`. */
   args?: readonly string[];
   /** The `redis-server` binary (default: `$REDIS_SERVER_BIN` or `redis-server` on the PATH). */
@@ -61,9 +67,15 @@ export class RedisServer {
     throw lastError;
   }
 
-  /** `redis://127.0.0.1:PORT`. */
+  /** `redis://127.0.0.1:PORT`, or `redis://:PASSWORD@127.0.0.1:PORT` when it requires one. */
   get url(): string {
-    return `redis://${HOST}:${this.port}`;
+    const auth = this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
+    return `redis://${auth}${HOST}:${this.port}`;
+  }
+
+  /** The process id while it runs (to read its CPU from /proc, say). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** True while the process runs. */
@@ -93,7 +105,7 @@ export class RedisServer {
 
   /** Sends one command with `redis-cli` and returns its output (for test setup and fault injection). */
   cli(...args: string[]): Promise<string> {
-    return redisCli(['-h', HOST, '-p', String(this.port), ...args]);
+    return redisCli(['-h', HOST, '-p', String(this.port), ...args], this.options.password);
   }
 
   private async launch(): Promise<void> {
@@ -114,6 +126,8 @@ export class RedisServer {
       this.options.appendOnly ? 'yes' : 'no',
     ];
     if (this.options.appendOnly) args.push('--appendfsync', 'always');
+    if (this.options.password !== undefined)
+      args.push('--requirepass', this.options.password, '--masterauth', this.options.password);
     if (this.options.clusterEnabled) {
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'));
       args.push('--cluster-node-timeout', '2000');
@@ -132,42 +146,109 @@ export class RedisServer {
       });
     });
     await waitForReady(child, this.options.startTimeoutMs ?? 20_000);
-    await ping(this.port);
+    await ping(this.port, this.options.password);
   }
 }
 
-/** A local Redis Cluster of masters on free ports. */
+/** What `startCluster` is asked for besides the servers' own options. */
+export interface RedisClusterOptions extends Omit<RedisServerOptions, 'clusterEnabled'> {
+  /** Replicas per master (default 0); with one or more, `failover` promotes a master's replica. */
+  replicas?: number;
+}
+
+/** A local Redis Cluster of masters (and their replicas) on free ports. */
 export interface RedisClusterHandle {
+  /** Every node, masters and replicas, in the order they were started. */
   readonly nodes: readonly RedisServer[];
   /** The `{ host, port }` of every node, for ioredis `new Cluster(startupNodes)`. */
   readonly startupNodes: readonly { host: string; port: number }[];
+  /** The nodes that are masters now (a failover changes them). */
+  masters(): Promise<RedisServer[]>;
+  /**
+   * A manual failover of `master` (`CLUSTER FAILOVER` on its replica: the replica catches up with
+   * every write the master acknowledged, then takes over its slots). Resolves with the new master
+   * once every node sees it as such and the cluster is ok again; rejects after `timeoutMs`.
+   */
+  failover(master: RedisServer, timeoutMs?: number): Promise<RedisServer>;
   /** Kills every node and removes their dirs. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create
- * --cluster-replicas 0 --cluster-yes`, and waits until every node reports `cluster_state:ok`.
+ * Starts `masters × (1 + replicas)` cluster-enabled servers, joins them with `redis-cli --cluster
+ * create --cluster-replicas R --cluster-yes`, and waits until every node reports `cluster_state:ok`
+ * and every replica's link to its master is up.
  */
 export async function startCluster(
   masters = 3,
-  options: Omit<RedisServerOptions, 'clusterEnabled'> = {},
+  options: RedisClusterOptions = {},
 ): Promise<RedisClusterHandle> {
+  const { replicas = 0, ...serverOptions } = options;
   const nodes: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
   };
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
   try {
-    for (let i = 0; i < masters; i++)
-      nodes.push(await RedisServer.start({ ...options, clusterEnabled: true }));
+    for (let i = 0; i < masters * (1 + replicas); i++)
+      nodes.push(await RedisServer.start({ ...serverOptions, clusterEnabled: true }));
     const addresses = nodes.map((node) => `${HOST}:${node.port}`);
-    await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
-    await waitForClusterOk(nodes, options.startTimeoutMs ?? 30_000);
+    await redisCli(
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      options.password,
+    );
+    await waitForCluster(nodes, timeoutMs, (infos) =>
+      infos.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info)),
+    );
+    await waitForCluster(nodes, timeoutMs, (infos) => infos.every(replicaLinkIsUp), 'INFO');
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes, startupNodes: nodes.map((node) => ({ host: HOST, port: node.port })), stop };
+  return {
+    nodes,
+    startupNodes: nodes.map((node) => ({ host: HOST, port: node.port })),
+    masters: async () => {
+      const roles = await Promise.all(nodes.map((node) => node.cli('role')));
+      return nodes.filter((_, i) => roles[i]?.startsWith('master'));
+    },
+    failover: (master, failoverTimeoutMs = 20_000) => failover(nodes, master, failoverTimeoutMs),
+    stop,
+  };
+}
+
+/** A replica whose link to its master is up, or a master. */
+function replicaLinkIsUp(info: string): boolean {
+  return /role:master/.test(info) || /master_link_status:up/.test(info);
+}
+
+async function failover(
+  nodes: readonly RedisServer[],
+  master: RedisServer,
+  timeoutMs: number,
+): Promise<RedisServer> {
+  const masterId = (await master.cli('cluster', 'myid')).trim();
+  const replicas = await master.cli('cluster', 'replicas', masterId);
+  const port = /\s127\.0\.0\.1:(\d+)@/.exec(replicas)?.[1];
+  const replica = nodes.find((node) => String(node.port) === port);
+  if (replica === undefined) throw new Error(`master ${master.port} has no replica to fail over to`);
+  const answer = await replica.cli('cluster', 'failover');
+  if (!/OK/.test(answer)) throw new Error(`CLUSTER FAILOVER on ${replica.port} answered ${answer.trim()}`);
+  const replicaId = (await replica.cli('cluster', 'myid')).trim();
+  await waitForCluster(
+    nodes,
+    timeoutMs,
+    (views) =>
+      views.every(
+        (view) =>
+          new RegExp(`^${replicaId} \\S+ (myself,)?master `, 'm').test(view) &&
+          new RegExp(`^${masterId} \\S+ (myself,)?slave `, 'm').test(view),
+      ),
+    'CLUSTER NODES',
+  );
+  await waitForCluster(nodes, timeoutMs, (infos) => infos.every((info) => /cluster_state:ok/.test(info)));
+  await waitForCluster(nodes, timeoutMs, (infos) => infos.every(replicaLinkIsUp), 'INFO');
+  return replica;
 }
 
 /** Starts a single server; shorthand for `RedisServer.start`. */
@@ -175,22 +256,34 @@ export function startRedisServer(options: RedisServerOptions = {}): Promise<Redi
   return RedisServer.start(options);
 }
 
-async function waitForClusterOk(nodes: readonly RedisServer[], timeoutMs: number): Promise<void> {
+/**
+ * Asks every node `command` (default CLUSTER INFO) until `agreed` holds for their answers. Gossip
+ * has no event to wait for from outside: this polls, every 50 ms, up to `timeoutMs`.
+ */
+async function waitForCluster(
+  nodes: readonly RedisServer[],
+  timeoutMs: number,
+  agreed: (answers: string[]) => boolean,
+  command: 'CLUSTER INFO' | 'CLUSTER NODES' | 'INFO' = 'CLUSTER INFO',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  // Gossip has no event to wait for from outside: ask each node until all agree.
+  const args =
+    command === 'INFO' ? ['info', 'replication'] : ['cluster', command.split(' ')[1]?.toLowerCase() ?? ''];
   for (;;) {
-    const infos = await Promise.all(nodes.map((node) => node.cli('cluster', 'info')));
-    if (infos.every((info) => /cluster_state:ok/.test(info) && /cluster_slots_ok:16384/.test(info))) return;
+    const answers = await Promise.all(nodes.map((node) => node.cli(...args)));
+    if (agreed(answers)) return;
     if (Date.now() > deadline)
-      throw new Error(`the cluster did not become ok in ${timeoutMs} ms:\n${infos[0]}`);
+      throw new Error(`the cluster did not settle (${command}) in ${timeoutMs} ms:\n${answers.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function redisCli(args: readonly string[]): Promise<string> {
+function redisCli(args: readonly string[], password?: string): Promise<string> {
   const binary = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+  // REDISCLI_AUTH rather than -a: no warning on stderr, no password in the process list.
+  const env = password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password };
   return new Promise((resolve, reject) => {
-    execFile(binary, [...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(binary, [...args], { timeout: 30_000, env }, (error, stdout, stderr) => {
       if (error) reject(new Error(`redis-cli ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
@@ -235,18 +328,25 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** One RESP PING over a fresh socket: resolves on `+PONG`. */
-function ping(port: number): Promise<void> {
+/** One RESP PING over a fresh socket (after an AUTH when a password is given): resolves on `+PONG`. */
+function ping(port: number, password?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: HOST, port });
     let reply = '';
     socket.setTimeout(5_000, () => socket.destroy(new Error('PING timed out')));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('connect', () => {
+      if (password !== undefined) socket.write(`AUTH ${JSON.stringify(password)}\r\n`);
+      socket.write('PING\r\n');
+    });
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) {
+      const lines = reply.split('\r\n');
+      const expected = password === undefined ? 1 : 2;
+      if (lines.length > expected) {
         socket.end();
-        if (reply.startsWith('+PONG')) resolve();
+        const last = lines[expected - 1] ?? '';
+        if (lines.slice(0, expected - 1).every((line) => line === '+OK') && last.startsWith('+PONG'))
+          resolve();
         else reject(new Error(`PING answered ${reply.trim()}`));
       }
     });

@@ -1,7 +1,7 @@
-import type { Json } from '@ystate/core';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
+import type { Json } from './json.js';
 import { diffJson } from './json-diff.js';
 
 const { applyPatch, deepClone } = fjp;

@@ -6,7 +6,8 @@
  * and re-add the item, which would erase concurrent edits to its other fields).
  */
 
-import { isPlainObject, type Json, type JsonObject, jsonEqual, type PatchOperation } from '@ystate/core';
+import { isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
+import type { PatchOperation } from './json-patch.js';
 
 /** Above this many cells the alignment falls back to pairing elements by position. */
 const MAX_ALIGNMENT_CELLS = 1_000_000;
@@ -39,20 +40,10 @@ function diffInto(ops: PatchOperation[], from: Json, to: Json, pointer: string):
 }
 
 function diffArray(ops: PatchOperation[], from: readonly Json[], to: readonly Json[], pointer: string): void {
-  let start = 0;
-  while (start < from.length && start < to.length && jsonEqual(from[start] as Json, to[start] as Json))
-    start++;
-  let endFrom = from.length;
-  let endTo = to.length;
-  while (endFrom > start && endTo > start && jsonEqual(from[endFrom - 1] as Json, to[endTo - 1] as Json)) {
-    endFrom--;
-    endTo--;
-  }
-  const a = from.slice(start, endFrom);
-  const b = to.slice(start, endTo);
+  const { start, a, b } = trimCommonEnds(from, to);
   // `index` is where the next element of `b` goes in the array being transformed.
   let index = start;
-  for (const step of align(a, b)) {
+  for (const step of alignArrays(a, b)) {
     if (step.kind === 'keep') {
       index++;
     } else if (step.kind === 'change') {
@@ -67,7 +58,25 @@ function diffArray(ops: PatchOperation[], from: readonly Json[], to: readonly Js
   }
 }
 
-type Step =
+/** The arrays without their common prefix and suffix, and where the differing middle starts. */
+export function trimCommonEnds<T extends Json>(
+  from: readonly T[],
+  to: readonly T[],
+): { start: number; a: T[]; b: T[] } {
+  let start = 0;
+  while (start < from.length && start < to.length && jsonEqual(from[start] as Json, to[start] as Json))
+    start++;
+  let endFrom = from.length;
+  let endTo = to.length;
+  while (endFrom > start && endTo > start && jsonEqual(from[endFrom - 1] as Json, to[endTo - 1] as Json)) {
+    endFrom--;
+    endTo--;
+  }
+  return { start, a: from.slice(start, endFrom), b: to.slice(start, endTo) };
+}
+
+/** One step of an array alignment (see `alignArrays`). */
+export type AlignStep =
   | { kind: 'keep' }
   | { kind: 'change'; from: number; to: number }
   | { kind: 'remove' }
@@ -77,7 +86,7 @@ type Step =
  * Aligns two arrays: equal elements are kept (longest common subsequence); between kept ones,
  * removed and added elements of the same container kind are paired as in-place changes.
  */
-function align(a: readonly Json[], b: readonly Json[]): Step[] {
+export function alignArrays(a: readonly Json[], b: readonly Json[]): AlignStep[] {
   const keys = (values: readonly Json[]) => values.map((value) => JSON.stringify(value));
   const ka = keys(a);
   const kb = keys(b);
@@ -103,7 +112,7 @@ function align(a: readonly Json[], b: readonly Json[]): Step[] {
       else j++;
     }
   }
-  const steps: Step[] = [];
+  const steps: AlignStep[] = [];
   let i = 0;
   let j = 0;
   for (const [mi, mj] of [...matches, [a.length, b.length] as [number, number]]) {
