@@ -30,7 +30,7 @@ export interface ValueOption<S extends z.ZodType = z.ZodType> {
   readonly config?: boolean;
   /** A path: relative to the config file's directory when it comes from there, else to the cwd. */
   readonly path?: boolean;
-  /** The flag may be given more than once; its values reach the schema joined with commas. */
+  /** The flag may be repeated: its schema gets the list of values (flag only). */
   readonly multiple?: boolean;
 }
 
@@ -262,7 +262,7 @@ export async function parseCommand<O extends Record<string, ValueOption>, W exte
 
 interface ParsedFlags {
   help: boolean;
-  values: Record<string, string>;
+  values: Record<string, string | string[]>;
   switches: Set<string>;
   positionals: string[];
 }
@@ -295,11 +295,11 @@ function parseFlags(
   if (!help && parsed.positionals.length < required) {
     throw usageError(`missing ${names.slice(parsed.positionals.length, required).join(' and ')}`);
   }
-  const values: Record<string, string> = {};
+  const values: Record<string, string | string[]> = {};
   const switches = new Set<string>();
   for (const [key, value] of Object.entries(parsed.values)) {
     if (typeof value === 'string') values[key] = value;
-    else if (Array.isArray(value)) values[key] = value.join(',');
+    else if (Array.isArray(value)) values[key] = value.filter((item) => typeof item === 'string');
     else if (value === true && key !== 'help') switches.add(key);
   }
   return { help, values, switches, positionals: parsed.positionals };

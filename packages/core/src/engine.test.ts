@@ -638,3 +638,35 @@ describe('codecs are transparent to the engine', () => {
     await fresh.close();
   });
 });
+
+describe('Engine: document size cap', () => {
+  it('refuses a change that would pass maxDocumentBytes with DOCUMENT_TOO_LARGE; the document stays intact', async () => {
+    const log = new MemoryUpdateLog();
+    const e = engine(log, { maxDocumentBytes: 2000 });
+    await e.write('d', (tx) => tx.set('/small', 'x'));
+    const big = new Y.Doc();
+    big.getMap('state').set('big', 'y'.repeat(5000));
+    await expect(e.receive('d', Y.encodeStateAsUpdate(big), { origin: 'client' })).rejects.toMatchObject({
+      code: ErrorCode.DOCUMENT_TOO_LARGE,
+    });
+    expect(await e.get('d')).toEqual({ small: 'x' });
+    await expect(e.write('d', (tx) => tx.set('/big', 'z'.repeat(5000)))).rejects.toMatchObject({
+      code: ErrorCode.DOCUMENT_TOO_LARGE,
+    });
+    await expect(
+      e.applyPatch('d', [{ op: 'add', path: '/big', value: 'z'.repeat(5000) }]),
+    ).rejects.toMatchObject({ code: ErrorCode.DOCUMENT_TOO_LARGE });
+    expect(await e.get('d')).toEqual({ small: 'x' });
+    expect(await log.head('d')).toBe(1);
+    // Small changes still fit.
+    await e.write('d', (tx) => tx.set('/more', 1));
+    expect(await e.get('d')).toEqual({ small: 'x', more: 1 });
+    // A restarted engine counts what is stored, and still refuses.
+    await e.close();
+    const again = engine(log, { maxDocumentBytes: 2000 });
+    await expect(again.receive('d', Y.encodeStateAsUpdate(big), { origin: 'client' })).rejects.toMatchObject({
+      code: ErrorCode.DOCUMENT_TOO_LARGE,
+    });
+    await again.close();
+  });
+});

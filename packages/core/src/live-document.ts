@@ -244,6 +244,7 @@ export class LiveDocument {
   record(event: LifecycleEvent, origin: string, change?: (tx: DocumentWriter) => void): Promise<number> {
     this.assertWritable();
     const update = change ? this.stage((staged) => staged.batch(change, origin)).update : undefined;
+    if (update) this.assertStagedFits(update);
     if (event.type === 'status' && event.path === '' && event.name === 'paused') this.setPaused(true);
     return this.enqueue({ kind: 'lifecycle', update, event, origin });
   }
@@ -329,6 +330,16 @@ export class LiveDocument {
     });
   }
 
+  /** A staged change that does not fit is refused, and the replica that holds it is dropped. */
+  private assertStagedFits(update: Uint8Array): void {
+    try {
+      this.assertRoomFor(update.byteLength);
+    } catch (error) {
+      this.dropStaged();
+      throw error;
+    }
+  }
+
   /** The replica local changes are tried on: the durable state plus the changes on their way. */
   private stagingReplica(): StateDocument {
     if (this.staged === undefined) {
@@ -351,7 +362,10 @@ export class LiveDocument {
         });
       }
       const { result, update, origin } = this.stage(run);
-      if (update) void this.enqueue({ kind: 'update', update, event: undefined, origin });
+      if (update) {
+        this.assertStagedFits(update);
+        void this.enqueue({ kind: 'update', update, event: undefined, origin });
+      }
       return result;
     },
     text: (pointer: string): Y.Text => this.stagingReplica().text(pointer),

@@ -178,8 +178,7 @@ export class CheckpointFile {
       );
     }
     // Read-only, a torn tail is skipped, not cut (a checkpoint may be being written).
-    const cut = validEnd < size && !this.#context.readOnly;
-    if (cut) {
+    if (validEnd < size && !this.#context.readOnly) {
       const handle = await open(this.#path, 'r+');
       try {
         await handle.truncate(validEnd);
@@ -190,7 +189,7 @@ export class CheckpointFile {
     }
     this.#slots = slots;
     this.#size = validEnd;
-    if (cut) {
+    if (validEnd < size && !this.#context.readOnly) {
       this.#context.report({
         docId: this.#docId,
         file: this.#path,

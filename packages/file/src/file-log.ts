@@ -61,7 +61,7 @@ export class FileUpdateLog implements UpdateLog {
 
   private constructor(
     dir: string,
-    options: Settings,
+    options: Settings & { readOnly: boolean },
     hooks: Pick<FileLogOptions, 'onRecovery' | 'onCorruption' | 'ioHooks'>,
     unlock: () => Promise<void>,
   ) {
@@ -88,7 +88,7 @@ export class FileUpdateLog implements UpdateLog {
   static async open(options: FileLogOptions): Promise<FileUpdateLog> {
     const settings = checkOptions(options);
     const dir = resolve(options.dir);
-    if (settings.readOnly) return FileUpdateLog.#openReadOnly(dir, settings, options);
+    if (options.readOnly === true) return FileUpdateLog.#openReadOnly(dir, settings, options);
     try {
       await mkdir(dir, { recursive: true });
       const unlock = await lockStore(dir);
@@ -101,7 +101,7 @@ export class FileUpdateLog implements UpdateLog {
         await unlock();
         throw error;
       }
-      return new FileUpdateLog(dir, settings, options, unlock);
+      return new FileUpdateLog(dir, { ...settings, readOnly: false }, options, unlock);
     } catch (error) {
       throw toYStateError(error, STORAGE_FAILURE);
     }
@@ -111,7 +111,7 @@ export class FileUpdateLog implements UpdateLog {
   static async #openReadOnly(
     dir: string,
     settings: Settings,
-    options: FileLogOptions,
+    hooks: Pick<FileLogOptions, 'onRecovery' | 'onCorruption' | 'ioHooks'>,
   ): Promise<FileUpdateLog> {
     const info = await stat(dir).catch((error: unknown) => {
       if (hasErrorCode(error, 'ENOENT'))
@@ -119,7 +119,7 @@ export class FileUpdateLog implements UpdateLog {
       throw toYStateError(error, STORAGE_FAILURE);
     });
     if (!info.isDirectory()) throw invalidConfig(`no store directory at ${dir}: it is not a directory`);
-    return new FileUpdateLog(dir, settings, options, async () => undefined);
+    return new FileUpdateLog(dir, { ...settings, readOnly: true }, hooks, async () => undefined);
   }
 
   /** Counters since open: appended entries, writes of appends, fsyncs after appends. */
@@ -380,7 +380,9 @@ export class FileUpdateLog implements UpdateLog {
 }
 
 /** The options with defaults applied, hooks aside. */
-type Settings = Required<Omit<FileLogOptions, 'dir' | 'onRecovery' | 'onCorruption' | 'ioHooks'>>;
+type Settings = Required<
+  Omit<FileLogOptions, 'dir' | 'onRecovery' | 'onCorruption' | 'ioHooks' | 'readOnly'>
+>;
 
 function checkOptions(options: FileLogOptions): Settings {
   if (typeof options?.dir !== 'string' || options.dir.length === 0) {
@@ -404,7 +406,7 @@ function checkOptions(options: FileLogOptions): Settings {
   if (!Number.isSafeInteger(maxOpenDocuments) || maxOpenDocuments < 1) {
     throw invalidConfig(`openFileLog: maxOpenDocuments must be a positive integer, got ${maxOpenDocuments}`);
   }
-  return { fsync, fsyncIntervalMs, keepCheckpoints, maxOpenDocuments, readOnly: options.readOnly === true };
+  return { fsync, fsyncIntervalMs, keepCheckpoints, maxOpenDocuments };
 }
 
 function invalidConfig(message: string): YStateError {

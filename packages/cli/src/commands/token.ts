@@ -56,14 +56,10 @@ const SPEC = {
     },
     grant: {
       value: 'PATTERN[:read|write]',
-      // Repeated flags reach the schema joined with commas.
-      schema: z
-        .string()
-        .transform((text) => text.split(','))
-        .pipe(z.array(grantSchema)),
+      schema: z.array(grantSchema),
       fallback: undefined,
       multiple: true,
-      help: 'documents the token opens, repeatable or comma-separated; * is one docId segment, ** any (default: ** — every document)',
+      help: 'documents the token opens, repeatable; * is one docId segment, ** any (default: ** — every document)',
     },
     expires: {
       value: 'DURATION',
