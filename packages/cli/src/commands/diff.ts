@@ -59,7 +59,7 @@ export function diffCommand(argv: readonly string[], context: CliContext): Promi
       };
     },
     async ({ store: config, docId, from, to }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { readOnly: true });
       const log = decodingView(store.log);
       const head = await headOf(log, docId, store.description);
       const diff = await diffVersions(log, docId, from, to ?? { seq: head });

@@ -55,7 +55,7 @@ export function revertCommand(argv: readonly string[], context: CliContext): Pro
       };
     },
     async ({ store: config, docId, to, origin }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { existing: true });
       await headOf(store.log, docId, store.description);
       const result = await withEngine(store, (engine) => engine.revert(docId, to, { origin }));
       await io.print(JSON.stringify(result));

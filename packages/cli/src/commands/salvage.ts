@@ -59,7 +59,7 @@ export function salvageCommand(argv: readonly string[], context: CliContext): Pr
     },
     async ({ data, docIds, dryRun, json }, io) => {
       const { FileUpdateLog } = await import('@ystate/file');
-      const store = await io.openStore({ data, redis: undefined, postgres: undefined });
+      const store = await io.openStore({ data, redis: undefined, postgres: undefined }, { existing: true });
       if (!(store.log instanceof FileUpdateLog)) throw new Error(`${store.description} is not a file log`);
       const log = store.log;
       const ids = docIds.length > 0 ? docIds : await log.docIds();

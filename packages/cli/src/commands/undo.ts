@@ -81,7 +81,7 @@ export function undoCommand(argv: readonly string[], context: CliContext): Promi
       return { store: storeConfigOf(values), docId: positionals[0] as string, selection, origin: values.as };
     },
     async ({ store: config, docId, selection, origin }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, { existing: true });
       await headOf(store.log, docId, store.description);
       const result = await withEngine(store, (engine) => engine.undo(docId, selection, { origin }));
       await io.print(JSON.stringify(result));

@@ -67,7 +67,7 @@ export function versionsCommand(argv: readonly string[], context: CliContext): P
       };
     },
     async ({ store: config, docId, name, seq, origin }, io) => {
-      const store = await io.openStore(config);
+      const store = await io.openStore(config, name === undefined ? { readOnly: true } : { existing: true });
       await headOf(store.log, docId, store.description);
       if (name === undefined) {
         for (const version of await listVersions(decodingView(store.log), docId)) {
