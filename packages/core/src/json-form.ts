@@ -166,7 +166,7 @@ class JsonFormCheck {
         );
       }
     } else if (parent.status === 'live' && parent.root === ROOT_MAP) {
-      const fault = stateFault(parent.kind, key, content);
+      const fault = stateFault(parent.kind, key, content, this.deletedHere(item));
       if (fault !== undefined) refuse(fault);
     }
   }
@@ -294,6 +294,14 @@ class JsonFormCheck {
   }
 
   /** The struct holding `id`: from the update first, else from the document's store. */
+  /** True when the update's own delete set removes all of `item`. */
+  private deletedHere(item: Y.Item): boolean {
+    const ranges = this.decoded.ds.clients.get(item.id.client);
+    if (ranges === undefined) return false;
+    const { clock } = item.id;
+    return ranges.some((range) => range.clock <= clock && clock + item.length <= range.clock + range.len);
+  }
+
   private find(id: Y.ID): Y.Item | Y.GC | undefined {
     const own = this.byClient.get(id.client);
     if (own !== undefined) {
@@ -307,7 +315,12 @@ class JsonFormCheck {
 }
 
 /** Why `content` cannot sit in a `kind` parent of the JSON view (under `key`), or `undefined`. */
-function stateFault(kind: ParentKind, key: string | null, content: Y.Item['content']): string | undefined {
+function stateFault(
+  kind: ParentKind,
+  key: string | null,
+  content: Y.Item['content'],
+  deleted: boolean,
+): string | undefined {
   if (content instanceof Y.ContentDeleted) return undefined;
   const name = contentName(content);
   if (kind === 'text') {
@@ -319,7 +332,9 @@ function stateFault(kind: ParentKind, key: string | null, content: Y.Item['conte
   if (kind === 'map' && key === null) return `${name} in a Y.Map without a key (not visible as JSON)`;
   if (kind === 'array' && key !== null) return `${name} in a Y.Array under a key (not visible as JSON)`;
   if (content instanceof Y.ContentAny || content instanceof Y.ContentJSON) {
-    if (kind === 'map' && content.arr.length !== 1) return 'a map entry holds more than one value';
+    // Overwritten values of one key merge into one deleted struct (documents with gc off send them so).
+    if (kind === 'map' && content.arr.length !== 1 && !deleted)
+      return 'a map entry holds more than one value';
     return undefined;
   }
   if (content instanceof Y.ContentType) {

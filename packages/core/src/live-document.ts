@@ -160,7 +160,7 @@ export class LiveDocument {
         live.storedBytes = Y.encodeStateAsUpdate(live.doc.ydoc).byteLength;
       }
       if (live.statuses.get('') === 'paused') live.setPaused(true);
-      live.doc.ydoc.on('update', live.onDurableDocUpdate);
+      live.doc.ydoc.on('afterTransaction', live.onDurableTransaction);
       live.state = 'ready';
       loaded.resolve();
       return live;
@@ -303,7 +303,7 @@ export class LiveDocument {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.queue.close();
-    this.doc.ydoc.off('update', this.onDurableDocUpdate);
+    this.doc.ydoc.off('afterTransaction', this.onDurableTransaction);
     this.staged?.destroy();
     this.staged = undefined;
     await this.stopBus?.();
@@ -415,8 +415,13 @@ export class LiveDocument {
   }
 
   private stageUpdate(update: Uint8Array, origin: string): Promise<number> {
+    const staged = this.stagingReplica();
+    // The trial needs no capture (the update as received is what is logged): without an 'update'
+    // listener, Yjs does not encode the transaction's update.
+    staged.ydoc.off('update', this.onStagedUpdate);
     try {
-      this.stage((staged) => Y.applyUpdate(staged.ydoc, update, origin));
+      Y.applyUpdate(staged.ydoc, update, origin);
+      staged.ydoc.on('update', this.onStagedUpdate);
     } catch (cause) {
       // Whatever Yjs integrated before it threw is gone with the replica: nothing changed.
       this.dropStaged();
@@ -494,7 +499,9 @@ export class LiveDocument {
       payload,
     });
     const last = unlogged[unlogged.length - 1] as QueuedChange;
-    Y.applyUpdate(this.doc.ydoc, Y.mergeUpdates(updates), new LogOrigin(seq, last.origin, true));
+    const merged = Y.mergeUpdates(updates);
+    Y.applyUpdate(this.doc.ydoc, merged, new LogOrigin(seq, last.origin, true));
+    this.announce(merged, seq, last.origin);
   }
 
   /** A non-retryable append failure: every waiter has the error; reload from the log, then take writes. */
@@ -628,6 +635,10 @@ export class LiveDocument {
       );
     const events = applyEntries(this.doc.ydoc, [entry], origin, unreadable);
     if (this.staged && !local) applyEntries(this.staged.ydoc, [entry], origin);
+    if (this.durableListeners.size > 0) {
+      const update = entry.kind === 'update' ? entry.payload : decodeLifecyclePayload(entry.payload).update;
+      if (update) this.announce(update, entry.seq, entry.origin);
+    }
     for (const event of events) {
       this.deliver(event);
       if (event.type === 'status' && event.path === '') {
@@ -681,27 +692,32 @@ export class LiveDocument {
     }
   };
 
-  private readonly onDurableDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (!(origin instanceof LogOrigin)) {
-      // Someone wrote to `doc.ydoc` directly, bypassing the gate: it still must reach the log.
-      this.ctx.onError(
-        new YStateError({
-          code: ErrorCode.INVALID_UPDATE,
-          message: `a change was made directly on the Y.Doc of "${this.docId}"; write through the engine`,
-        }),
-        'direct write',
-        this.docId,
-      );
-      return;
-    }
+  /** `doc` changes only by log entries: anything else was written to `doc.ydoc` directly, bypassing the gate. */
+  private readonly onDurableTransaction = (transaction: Y.Transaction): void => {
+    if (transaction.origin instanceof LogOrigin || transaction.changed.size === 0) return;
+    this.ctx.onError(
+      new YStateError({
+        code: ErrorCode.INVALID_UPDATE,
+        message: `a change was made directly on the Y.Doc of "${this.docId}"; write through the engine`,
+      }),
+      'direct write',
+      this.docId,
+    );
+  };
+
+  /**
+   * Announces an applied entry's update as durable (what a server broadcasts): the bytes the log
+   * holds, so Yjs never encodes a transaction's update only to announce it.
+   */
+  private announce(update: Uint8Array, seq: number, origin: string): void {
     for (const listener of this.durableListeners) {
       try {
-        listener(update, origin.seq, origin.origin);
+        listener(update, seq, origin);
       } catch (error) {
         this.ctx.onError(error, 'durable update listener', this.docId);
       }
     }
-  };
+  }
 
   private deliver(event: RecordedLifecycleEvent): void {
     this.noteStatus(event);

@@ -118,7 +118,6 @@ export class Room {
     }
     if (this.fullState === undefined) {
       this.fullState = encodeSyncStep2(Y.encodeStateAsUpdate(this.doc.ydoc));
-      this.doc.ydoc.on('update', this.dropFullState);
       this.fullStateTimer = setTimeout(this.dropFullState, FULL_STATE_TTL_MS);
       this.fullStateTimer.unref?.();
     }
@@ -128,7 +127,6 @@ export class Room {
   private readonly dropFullState = (): void => {
     this.fullState = undefined;
     clearTimeout(this.fullStateTimer);
-    this.doc.ydoc.off('update', this.dropFullState);
   };
 
   /** Removes a connection and the awareness states it set. */
@@ -207,6 +205,8 @@ export class Room {
   }
 
   private readonly onDurableUpdate = (update: Uint8Array, seq: number, origin: string): void => {
+    // Every change of the document is announced here: the shared encoding for joiners is stale.
+    if (this.fullState !== undefined) this.dropFullState();
     if (this.connections.size === 0) return;
     const { hooks, metrics } = this.ctx;
     const skip = this.senderOf(origin);
