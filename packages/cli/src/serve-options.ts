@@ -109,7 +109,8 @@ const nonEmpty = nonEmptyString;
 
 /** Web origins (`https://app.example.com`) or `*`: a comma list (flags, env) or an array (config file). */
 const originList = z.union([z.string(), z.array(z.string())]).transform((value, context) => {
-  const items = (Array.isArray(value) ? value : value.split(','))
+  const items = (Array.isArray(value) ? value : [value])
+    .flatMap((item) => item.split(','))
     .map((item) => item.trim().replace(/\/+$/, ''))
     .filter((item) => item !== '');
   for (const item of items) {
