@@ -1,7 +1,7 @@
 /**
  * The gate, fuzzed over the WebSocket path: valid updates mutated and truncated, updates Yjs throws
  * on part-way, content with no JSON form, sent as an update and as sync step 2, while an SSE stream
- * is open on the same document. After every case the server still serves, a refused case changed
+ * (`/events`) and an AG-UI run (`/agui`) are open on the same document. After every case the server still serves, a refused case changed
  * nothing (document, log, seq), and at the end reloading from the log equals the live state and
  * the stream's patches fold to it. And every SSE label names the state it was folded to, across
  * two nodes.
@@ -193,11 +193,30 @@ async function snapshot(server: TestServer): Promise<{ json: Json | undefined; h
 function follow(
   server: TestServer,
   onLabel: (seq: number, state: Json) => void = () => {},
+  via: 'events' | 'agui' = 'events',
 ): { state: () => Json; stop: () => void } {
   const controller = new AbortController();
   let state: Json = {};
   void (async () => {
-    const response = await fetch(`${server.http}/api/docs/${DOC}/events`, { signal: controller.signal });
+    // `/agui` is an AG-UI run that streams the document's state until it has been idle this long.
+    const run = {
+      threadId: 'fuzz',
+      runId: 'watch',
+      state: {},
+      messages: [],
+      tools: [],
+      context: [],
+      forwardedProps: { ystate: { idleMs: 600_000 } },
+    };
+    const response =
+      via === 'events'
+        ? await fetch(`${server.http}/api/docs/${DOC}/events`, { signal: controller.signal })
+        : await fetch(`${server.http}/api/docs/${DOC}/agui`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+            body: JSON.stringify(run),
+            signal: controller.signal,
+          });
     const reader = (response.body as ReadableStream<Uint8Array>)
       .pipeThrough(new TextDecoderStream())
       .getReader();
@@ -238,6 +257,7 @@ describe('the gate, fuzzed over the WebSocket path', () => {
     const server = await startServer();
     const writer = new Writer();
     const stream = follow(server);
+    const run = follow(server, () => {}, 'agui');
     let raw: RawClient | undefined;
     const spares: RawClient[] = [];
     let refused = 0;
@@ -285,6 +305,8 @@ describe('the gate, fuzzed over the WebSocket path', () => {
     expect(await fresh.get(DOC)).toEqual(live);
     await fresh.close();
     expect(JSON.parse(JSON.stringify(stream.state()))).toEqual(live);
+    expect(JSON.parse(JSON.stringify(run.state()))).toEqual(live);
+    run.stop();
     stream.stop();
   }, 1_800_000);
 
