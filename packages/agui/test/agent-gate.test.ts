@@ -7,42 +7,12 @@
 
 import { EventType } from '@ag-ui/core';
 import { Engine, isYStateError, type Json, MemoryUpdateLog } from '@ystate/core';
+import { hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyAgentEvents } from '../src/index.js';
 
-const hostileString = fc.oneof(
-  fc.string({ maxLength: 6 }),
-  fc.constantFrom('\ud800', 'a\udc00b', '\udbff\udfff', '__proto__', 'constructor'),
-);
-const hostileKey = fc.oneof(
-  fc.string({ maxLength: 4 }),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'k\ud800'),
-);
-const number = fc.oneof(
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(1e308, -1e308, 2 ** 53 + 1),
-);
-
-/** JSON text, parsed later, so `__proto__` stays an own key as JSON.parse makes it. */
-const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    hostileString.map((s) => JSON.stringify(s)),
-    number.map((n) => JSON.stringify(n)),
-    fc.constantFrom('true', 'null'),
-    fc.array(tie('value'), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
-    fc
-      .array(fc.tuple(hostileKey, tie('value')), { maxLength: 3 })
-      .map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
-  ),
-})).value;
-const deep = fc.integer({ min: 60, max: 90 }).map((depth) => `${'['.repeat(depth)}1${']'.repeat(depth)}`);
-const value = fc
-  .oneof({ weight: 5, arbitrary: valueText }, { weight: 1, arbitrary: deep })
-  .map((text) => JSON.parse(text) as Json);
-
-const escapeKey = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+const value = hostileJsonText.map((text) => JSON.parse(text) as Json);
 
 describe('the gate for agents: hostile STATE_DELTA and STATE_SNAPSHOT events', () => {
   it('a run is applied with its values read back exactly, or refused with a code and nothing changed', async () => {
@@ -59,7 +29,10 @@ describe('the gate for agents: hostile STATE_DELTA and STATE_SNAPSHOT events', (
         const ids = { threadId: 't', runId: `r${++run}` };
         const state = snapshot
           ? { type: EventType.STATE_SNAPSHOT, snapshot: { [key]: val } }
-          : { type: EventType.STATE_DELTA, delta: [{ op: 'add', path: `/${escapeKey(key)}`, value: val }] };
+          : {
+              type: EventType.STATE_DELTA,
+              delta: [{ op: 'add', path: `/${pointerSegment(key)}`, value: val }],
+            };
         if (snapshot) Object.defineProperty(state.snapshot, key, { value: val, enumerable: true });
         let refused: unknown;
         try {

@@ -6,47 +6,17 @@
  */
 
 import { Engine } from '@ystate/core';
+import { hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fetchJson, patchState, startServer } from './helpers.js';
 
 const DOC = 'hostile';
 
-const hostileString = fc.oneof(
-  fc.string({ maxLength: 6 }),
-  fc.constantFrom('\ud800', 'a\udc00b', '\udbff\udfff', '__proto__', 'constructor', 'prototype', '\u0000'),
-);
-const hostileKey = fc.oneof(
-  fc.string({ maxLength: 4 }),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'k\ud800'),
-);
-const number = fc.oneof(
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -0),
-);
-
-/** A JSON value as text (so `__proto__` stays an own key and lone surrogates stay escaped). */
-const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    hostileString.map((s) => JSON.stringify(s)),
-    number.map((n) => JSON.stringify(n)),
-    fc.constantFrom('true', 'null'),
-    fc.array(tie('value'), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
-    fc
-      .array(fc.tuple(hostileKey, tie('value')), { maxLength: 3 })
-      .map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
-  ),
-})).value;
-
-/** Nesting deeper than the documented limit of 64. */
-const deep = fc.integer({ min: 60, max: 90 }).map((depth) => `${'['.repeat(depth)}1${']'.repeat(depth)}`);
-
 const patchText = fc
-  .tuple(hostileKey, fc.oneof({ weight: 5, arbitrary: valueText }, { weight: 1, arbitrary: deep }))
+  .tuple(hostileKey, hostileJsonText)
   .map(
-    ([key, value]) =>
-      `[{"op":"add","path":${JSON.stringify(`/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`)},"value":${value}}]`,
+    ([key, value]) => `[{"op":"add","path":${JSON.stringify(`/${pointerSegment(key)}`)},"value":${value}}]`,
   );
 
 describe('the gate over HTTP: hostile JSON Patches', () => {

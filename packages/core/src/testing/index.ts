@@ -7,6 +7,7 @@
 
 export type { EngineFaultContext, EngineFaultSetup, Fault } from './engine-fault-suite.js';
 export { FaultyLog, runEngineFaultTests } from './engine-fault-suite.js';
+export { hostileJsonText, hostileKey, pointerSegment } from './hostile-json.js';
 export type { SyncBusSetup, SyncBusTestContext } from './sync-bus-suite.js';
 export { runSyncBusTests } from './sync-bus-suite.js';
 export type { UpdateLogSetup, UpdateLogTestContext } from './update-log-suite.js';
