@@ -177,7 +177,14 @@ export class DocumentFeed {
     // makes every batch end at a point where the mirror equals the log at the batch's seq.
     this.scheduled ??= setImmediate(() => {
       this.scheduled = undefined;
-      this.flush();
+      // Per-document work: a failure ends this feed (its streams close, clients reconnect to a new
+      // one) and is reported to the engine's error handler; it never reaches the process.
+      try {
+        this.flush();
+      } catch (error) {
+        this.engine.reportError(error, 'feed', this.docId);
+        this.close();
+      }
     });
   }
 }

@@ -95,19 +95,21 @@ export class Engine {
   private readonly contextFor: (docId: string) => LiveDocumentContext;
   private readonly stopReconnect: (() => void) | undefined;
   private readonly gapListeners = new Set<(docId: string, entries: number) => void>();
+  private readonly onError: (error: unknown, operation: string, docId: string) => void;
 
   constructor(options: EngineOptions) {
     this.log = options.log;
     this.nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 10)}`;
     const rules = options.granularityRules ?? [];
     const fallback = options.granularity ?? { mode: 'update' };
-    const onError =
+    this.onError =
       options.onError ??
       ((error: unknown) => {
         queueMicrotask(() => {
           throw error;
         });
       });
+    const onError = this.onError;
     const commits = new GroupCommit(options.log);
     this.contextFor = (docId) => ({
       log: options.log,
@@ -304,6 +306,11 @@ export class Engine {
   /** Reads what the log has beyond what this node applied, for every open document. */
   async catchUp(): Promise<void> {
     await Promise.all([...this.live.values()].map((live) => live.catchUp()));
+  }
+
+  /** Reports a failure of per-document work that has no caller (a feed, a stream) to `onError`. */
+  reportError(error: unknown, operation: string, docId: string): void {
+    this.onError(error, operation, docId);
   }
 
   /** Resolves once every open document's changes are durable. */
