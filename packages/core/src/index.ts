@@ -24,7 +24,6 @@ export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } f
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
 export { diffJson } from './json-diff.js';
-export type { DecodedUpdate } from './json-form.js';
 export { assertJsonForm } from './json-form.js';
 export type {
   AddOperation,
@@ -81,6 +80,7 @@ export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';
 export type { Undone, UndoSelection } from './undo.js';
 export { selectionRange, undo } from './undo.js';
+export type { DecodedUpdate } from './update-check.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
 export type {

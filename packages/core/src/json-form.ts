@@ -21,9 +21,7 @@ import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { checkJson, hasLoneSurrogate, keyFault, MAX_DEPTH } from './json.js';
 import { ROOT_MAP } from './state-document.js';
-
-/** A Yjs update as `Y.decodeUpdate` returns it. */
-export type DecodedUpdate = ReturnType<typeof Y.decodeUpdate>;
+import type { DecodedUpdate } from './update-check.js';
 
 /** What kind of type holds a struct (`other`: XML types, or a root nobody has defined yet). */
 type ParentKind = 'map' | 'array' | 'text' | 'other';
