@@ -243,6 +243,7 @@ export class LiveDocument {
   /** Records a lifecycle event, with the state changes `change` makes in the same entry. */
   record(event: LifecycleEvent, origin: string, change?: (tx: DocumentWriter) => void): Promise<number> {
     this.assertWritable();
+    if (change) this.assertNotPaused();
     const update = change ? this.stage((staged) => staged.batch(change, origin)).update : undefined;
     if (update) this.assertStagedFits(update);
     if (event.type === 'status' && event.path === '' && event.name === 'paused') this.setPaused(true);
@@ -321,6 +322,12 @@ export class LiveDocument {
     if (this.state === 'reloading' && this.failure) throw this.failure;
   }
 
+  /** Writes through the API (and state changes recorded with an event) wait for no one while paused: refused. */
+  private assertNotPaused(): void {
+    if (this.intake !== 'paused') return;
+    throw new YStateError({ code: ErrorCode.DOCUMENT_PAUSED, message: `document "${this.docId}" is paused` });
+  }
+
   private assertRoomFor(bytes: number): void {
     const max = this.ctx.maxDocumentBytes;
     if (this.storedBytes + bytes <= max) return;
@@ -355,12 +362,7 @@ export class LiveDocument {
   private readonly writeTarget = {
     write: <T>(run: (staged: StateDocument) => T): T => {
       this.assertWritable();
-      if (this.intake === 'paused') {
-        throw new YStateError({
-          code: ErrorCode.DOCUMENT_PAUSED,
-          message: `document "${this.docId}" is paused`,
-        });
-      }
+      this.assertNotPaused();
       const { result, update, origin } = this.stage(run);
       if (update) {
         this.assertStagedFits(update);
