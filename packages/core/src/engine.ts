@@ -96,19 +96,25 @@ export class Engine {
   private readonly stopReconnect: (() => void) | undefined;
   private readonly gapListeners = new Set<(docId: string, entries: number) => void>();
   private readonly onError: (error: unknown, operation: string, docId: string) => void;
+  private readonly errorListeners = new Set<(error: unknown, operation: string, docId: string) => void>();
 
   constructor(options: EngineOptions) {
     this.log = options.log;
     this.nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 10)}`;
     const rules = options.granularityRules ?? [];
     const fallback = options.granularity ?? { mode: 'update' };
-    this.onError =
+    const report =
       options.onError ??
       ((error: unknown) => {
         queueMicrotask(() => {
           throw error;
         });
       });
+    // Every background failure goes to `onError` and to whoever counts them (`onBackgroundError`).
+    this.onError = (error, operation, docId) => {
+      report(error, operation, docId);
+      for (const listener of this.errorListeners) listener(error, operation, docId);
+    };
     const onError = this.onError;
     const commits = new GroupCommit(options.log);
     this.contextFor = (docId) => ({
@@ -276,6 +282,15 @@ export class Engine {
   onGapFilled(listener: (docId: string, entries: number) => void): () => void {
     this.gapListeners.add(listener);
     return () => this.gapListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with every failure of background work (appends retried or refused, checkpoints,
+   * bus intake, listeners, feeds), besides `onError`: a server counts them. Returns a function that stops it.
+   */
+  onBackgroundError(listener: (error: unknown, operation: string, docId: string) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
   }
 
   /** The highest seq applied to an open document with nothing missing below it. */

@@ -2,7 +2,7 @@
 
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, logRedaction, YStateError } from '@ystate/core';
+import { ErrorCode, isYStateError, logRedaction, YStateError } from '@ystate/core';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { Alerts } from './alerts.js';
@@ -90,6 +90,10 @@ export function createServer(options: ServerOptions): YStateServer {
       ? undefined
       : new CorsPolicy(options.cors, ['GET', 'HEAD', ...routes.map(({ route }) => route.method)]);
   const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
+  // Per-document failures stay with their document; each is counted by its code.
+  const stopErrorCount = engine.onBackgroundError((error) =>
+    metrics.errors.inc({ code: isYStateError(error) ? error.code : ErrorCode.INTERNAL_ERROR }),
+  );
 
   /**
    * Who is calling, what they may do with `docId`, and when their token stops being accepted;
@@ -218,6 +222,7 @@ export function createServer(options: ServerOptions): YStateServer {
         clearTimeout(grace);
         stopAppendTiming?.();
         stopGapCount();
+        stopErrorCount();
         metrics.close();
         logger.info('shut down');
       })();

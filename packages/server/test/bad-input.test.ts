@@ -349,6 +349,9 @@ describe('bad HTTP input', () => {
     raw.send(encodeUpdate(Y.encodeStateAsUpdate(update)));
     expect(await raw.closed).toEqual({ code: 4500, reason: 'STORAGE_FAILED' });
     expect(await engine.get('doc')).toEqual({});
+    // The document's failure stays with it, and is counted by its code.
+    const metrics = await fetchJson(`${server.http}/metrics`);
+    expect(String(metrics.body)).toMatch(/ystate_errors_total\{code="STORAGE_FAILED"\} [1-9]/);
     await engine.close().catch(() => undefined);
   });
 });
