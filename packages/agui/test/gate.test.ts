@@ -140,9 +140,13 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
 /** An honest client: the state the server acknowledged, to write the next valid update against. */
 class Writer {
   readonly doc = new Y.Doc();
-  /** An update made on a copy of the honest state (the copy never diverges the writer). */
+  /**
+   * An update made on a copy of the honest state, as the same client (one client id, as a real
+   * editor has): the copy never diverges the writer, and a refused update's clocks are used again.
+   */
   update(write: (map: Y.Map<unknown>) => void): Uint8Array {
     const copy = new Y.Doc();
+    copy.clientID = this.doc.clientID;
     Y.applyUpdate(copy, Y.encodeStateAsUpdate(this.doc));
     const before = Y.encodeStateVector(copy);
     const map = copy.getMap('state');
