@@ -139,8 +139,9 @@ async function runSample(variant, size, redisNodes) {
       warmupSeconds,
     });
     sample.nodePeakRssMB = servers.map((server) => round(server.usage().peakRssMB, 1));
-    // Per update written (not per delivery): what the capacity model of docs/scaling.md counts.
-    const updates = sample.measuredDeliveries / (clientsPerDocument - 1);
+    // Per update sent in the measured window (not per delivery, nor per delivery that arrived):
+    // what the capacity model of docs/scaling.md counts.
+    const updates = documents * clientsPerDocument * seconds;
     sample.serverCpuUsPerUpdate = round((sample.serverCpuSeconds * 1e6) / updates, 1);
     sample.redisCpuUsPerUpdate = round(((sample.redisCpuPct / 100) * sample.wallSeconds * 1e6) / updates, 1);
     Object.assign(sample, await redisAccount(redisNodes));

@@ -10,6 +10,14 @@ export interface RedisClusterConfig extends ClusterOptions {
 /** Where Redis is: a URL (`redis://host:port/db`), ioredis `RedisOptions`, or a cluster. */
 export type RedisConnectionConfig = string | RedisOptions | RedisClusterConfig;
 
+/**
+ * How often a cluster connection asks for the slot map even when nothing told it the map changed.
+ * ioredis 5 documents a default of 5 s but sets none: a node that never meets a `MOVED` (it only
+ * reads a document's channel, say) would never learn that a failover moved the document's slot,
+ * and its sharded subscriptions would stay on a node that dropped them.
+ */
+const SLOTS_REFRESH_INTERVAL_MS = 2_000;
+
 /** The default reconnect backoff of ioredis, stated here because node connections lack one. */
 export function retryStrategy(times: number): number {
   return Math.min(times * 50, 2000);
@@ -23,7 +31,11 @@ export function connect(config: RedisConnectionConfig): Redis | Cluster {
   if (typeof config === 'string') return new Redis(config, { enableAutoPipelining: true });
   if (isClusterConfig(config)) {
     const { nodes, ...options } = config;
-    return new Cluster(nodes, { enableAutoPipelining: true, ...options });
+    return new Cluster(nodes, {
+      enableAutoPipelining: true,
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
+      ...options,
+    });
   }
   return new Redis({ enableAutoPipelining: true, ...config });
 }
