@@ -126,8 +126,10 @@ describe('bad WebSocket input', () => {
       raw.send(encodeUpdate(corrupt));
       expect(await raw.closed).toEqual({ code: 4400, reason: 'INVALID_UPDATE' });
     }
-    // Garbage and truncated updates log nothing. Of the poisoned one, the log holds exactly what
-    // Yjs integrated before refusing it, so the log still loads, to the live document's state.
+    // Refused means nothing happened: none of them reached the log or the document (the poisoned
+    // one used to leave what Yjs integrated before it threw), and the log loads to the live state.
+    expect(await server.log.head('doc')).toBe(1);
+    expect(await server.engine.get('doc')).toEqual({ a: 1 });
     const fresh = new Engine({ log: server.log });
     const reloaded = await fresh.open('doc');
     expect(reloaded.toJSON()).toEqual(server.engine.registry.get('doc')?.toJSON());
