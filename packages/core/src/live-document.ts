@@ -37,7 +37,7 @@ import type { LogEntry } from './log-entry.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { type Change, type DocumentWriter, StateDocument } from './state-document.js';
-import { addsNothing, assertUpdate } from './update-check.js';
+import { addsNothing, assertUpdate, type DecodedUpdate, integratesCleanly } from './update-check.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
 import { type Committed, type QueuedChange, WriteQueue } from './write-queue.js';
 
@@ -96,8 +96,15 @@ export class LiveDocument {
   /** Entries beyond `watermark + 1`, by seq. */
   private readonly ahead = new Map<number, Arrival>();
   private readonly queue: WriteQueue;
-  /** Durable state plus the local changes on their way to the log; made on the first local change. */
+  /**
+   * Durable state plus the local changes on their way to the log: made when a change needs a
+   * trial (a path write, a client update not sure to integrate), with `unstaged` in it.
+   */
   private staged: StateDocument | undefined;
+  /** Clients' updates on their way to the log that went without a trial (see `intake`), in order. */
+  private readonly unstaged = new Set<QueuedChange>();
+  /** Where each Yjs client's clock ends once `unstaged` is applied. */
+  private readonly unstagedEnds = new Map<number, number>();
   /** Set while a local change is tried on the staging replica: its updates are collected here. */
   private capturing: { update: Uint8Array; origin: unknown }[] | undefined;
   private nextGroup = 0;
@@ -230,14 +237,14 @@ export class LiveDocument {
     this.assertWritable();
     const decoded = assertUpdate(update);
     if (addsNothing(this.doc.ydoc, decoded)) return this.watermark;
-    assertJsonForm(decoded, this.staged?.ydoc ?? this.doc.ydoc, update);
+    this.checkJsonForm(decoded, update);
     this.assertRoomFor(update.byteLength);
     if (this.intake === 'paused') {
       const done = deferred<number>();
       this.held.push({ update, origin, done });
       return done.promise;
     }
-    return this.stageUpdate(update, origin);
+    return this.take(update, origin, decoded);
   }
 
   /** Records a lifecycle event, with the state changes `change` makes in the same entry. */
@@ -337,6 +344,20 @@ export class LiveDocument {
     });
   }
 
+  /**
+   * The gate's content check, against the durable state plus the changes on their way (where a
+   * parent the update names may be). Without a replica, it first asks `doc`, and builds the
+   * replica only to be sure of a refusal while updates that went without a trial are in flight.
+   */
+  private checkJsonForm(decoded: DecodedUpdate, update: Uint8Array): void {
+    try {
+      assertJsonForm(decoded, this.staged?.ydoc ?? this.doc.ydoc, update);
+    } catch (error) {
+      if (this.staged !== undefined || this.unstaged.size === 0) throw error;
+      assertJsonForm(decoded, this.stagingReplica().ydoc, update);
+    }
+  }
+
   /** A staged change that does not fit is refused, and the replica that holds it is dropped. */
   private assertStagedFits(update: Uint8Array): void {
     try {
@@ -352,6 +373,8 @@ export class LiveDocument {
     if (this.staged === undefined) {
       const staged = new StateDocument(this.docId);
       Y.applyUpdate(staged.ydoc, Y.encodeStateAsUpdate(this.doc.ydoc), this);
+      // Updates are idempotent: one that reached `doc` meanwhile is simply there twice.
+      for (const change of this.unstaged) Y.applyUpdate(staged.ydoc, change.update as Uint8Array, this);
       staged.ydoc.on('update', this.onStagedUpdate);
       this.staged = staged;
     }
@@ -416,6 +439,31 @@ export class LiveDocument {
     }
   }
 
+  /**
+   * A client's update on its way to the log. With no staging replica, an update Yjs is sure to
+   * integrate (`integratesCleanly`, against `doc` and the updates ahead of it) needs no trial:
+   * most editors' updates go straight to the queue. Any other is tried on the replica first.
+   */
+  private take(update: Uint8Array, origin: string, decoded: DecodedUpdate): Promise<number> {
+    if (this.staged !== undefined || !integratesCleanly(this.doc.ydoc, decoded, this.unstagedEnds)) {
+      return this.stageUpdate(update, origin);
+    }
+    const change = this.queued({ kind: 'update', update, event: undefined, origin });
+    this.unstaged.add(change);
+    for (const struct of decoded.structs) {
+      const end = struct.id.clock + struct.length;
+      if (end > (this.unstagedEnds.get(struct.id.client) ?? 0)) this.unstagedEnds.set(struct.id.client, end);
+    }
+    return this.add(change);
+  }
+
+  /** Changes that went without a trial are in `doc` (or refused): the replica no longer needs them. */
+  private unstage(changes: readonly QueuedChange[]): void {
+    if (this.unstaged.size === 0) return;
+    for (const change of changes) this.unstaged.delete(change);
+    if (this.unstaged.size === 0) this.unstagedEnds.clear();
+  }
+
   private stageUpdate(update: Uint8Array, origin: string): Promise<number> {
     const staged = this.stagingReplica();
     // The trial needs no capture (the update as received is what is logged): without an 'update'
@@ -444,11 +492,15 @@ export class LiveDocument {
   }
 
   private enqueue(change: Omit<QueuedChange, 'group' | 'time'>): Promise<number> {
-    const done = this.queue.add({
-      ...change,
-      group: this.currentGroup ?? ++this.nextGroup,
-      time: Date.now(),
-    });
+    return this.add(this.queued(change));
+  }
+
+  private queued(change: Omit<QueuedChange, 'group' | 'time'>): QueuedChange {
+    return { ...change, group: this.currentGroup ?? ++this.nextGroup, time: Date.now() };
+  }
+
+  private add(change: QueuedChange): Promise<number> {
+    const done = this.queue.add(change);
     this.collecting?.push(done);
     return done;
   }
@@ -466,10 +518,14 @@ export class LiveDocument {
           .catch((error) => this.ctx.onError(error, 'publish', this.docId));
       }
       await this.accept(entries, true);
+      for (const { changes } of committed) this.unstage(changes);
       this.ctx.onAppended?.(this.docId, entries);
       this.afterAppend(entries);
     }
-    if (unlogged.length > 0) await this.storeState(unlogged);
+    if (unlogged.length > 0) {
+      await this.storeState(unlogged);
+      this.unstage(unlogged);
+    }
     return this.watermark;
   }
 
@@ -514,6 +570,8 @@ export class LiveDocument {
     this.failure = error;
     // The replica holds the refused changes (and later ones that build on them): it goes.
     this.dropStaged();
+    this.unstaged.clear();
+    this.unstagedEnds.clear();
     this.reload();
   }
 
@@ -664,7 +722,7 @@ export class LiveDocument {
         : Y.mergeUpdates(waiting.map((w) => w.update));
     let done: Promise<number>;
     try {
-      done = this.stageUpdate(update, origin);
+      done = this.take(update, origin, assertUpdate(update));
     } catch (error) {
       done = Promise.reject(error);
     }

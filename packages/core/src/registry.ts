@@ -30,7 +30,8 @@ interface Entry {
   doc: StateDocument;
   holders: number;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
-  stopChanges: () => void;
+  /** Stops forwarding the document's changes as `changed` (set while someone listens for them). */
+  stopChanges: (() => void) | undefined;
 }
 
 /** Opens, shares and evicts documents by `docId`. */
@@ -46,6 +47,34 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.load = options.load ?? ((docId) => new StateDocument(docId));
     this.beforeEvict = options.beforeEvict;
+  }
+
+  /**
+   * Documents' changes are forwarded as `changed` only while someone listens for them: a
+   * document nobody observes skips building each change's JSON Patch.
+   */
+  override on<NAME extends keyof RegistryEvents & string>(name: NAME, f: RegistryEvents[NAME]) {
+    const listener = super.on(name, f);
+    if (name === 'changed') for (const entry of this.entries.values()) this.forward(entry);
+    return listener;
+  }
+
+  override off<NAME extends keyof RegistryEvents & string>(name: NAME, f: RegistryEvents[NAME]): void {
+    super.off(name, f);
+    if (name !== 'changed' || this.forwarding) return;
+    for (const entry of this.entries.values()) {
+      entry.stopChanges?.();
+      entry.stopChanges = undefined;
+    }
+  }
+
+  private get forwarding(): boolean {
+    return (this._observers.get('changed')?.size ?? 0) > 0;
+  }
+
+  private forward(entry: Entry): void {
+    const { doc } = entry;
+    entry.stopChanges ??= doc.onChange((change) => this.emit('changed', [change, doc]));
   }
 
   /** Opens a document (loading it on first use) and holds it until `release`. */
@@ -106,7 +135,7 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
     const entry = this.entries.get(docId);
     if (entry === undefined) return;
     clearTimeout(entry.idleTimer);
-    entry.stopChanges();
+    entry.stopChanges?.();
     this.entries.delete(docId);
     entry.doc.destroy();
     this.emit('closed', [docId]);
@@ -120,8 +149,9 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
   private async loadEntry(docId: string): Promise<StateDocument> {
     try {
       const doc = await this.load(docId);
-      const stopChanges = doc.onChange((change) => this.emit('changed', [change, doc]));
-      this.entries.set(docId, { doc, holders: 0, idleTimer: undefined, stopChanges });
+      const entry: Entry = { doc, holders: 0, idleTimer: undefined, stopChanges: undefined };
+      this.entries.set(docId, entry);
+      if (this.forwarding) this.forward(entry);
       this.emit('opened', [doc]);
       return doc;
     } finally {

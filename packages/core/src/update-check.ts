@@ -42,3 +42,46 @@ export function addsNothing(ydoc: Y.Doc, update: Uint8Array | DecodedUpdate): bo
   }
   return true;
 }
+
+/**
+ * True when Yjs will integrate `update` into `ydoc` whole, at once and without throwing — judged
+ * from its structure alone, conservatively: every struct continues its client's clock exactly
+ * where `ydoc` (or an earlier struct of the same client in the update) ends, every origin and
+ * parent it names is already in `ydoc` or is such an earlier struct, every deletion is a
+ * non-empty range inside what `ydoc` will hold, and `ydoc` has nothing pending. `before` gives, per client, where
+ * updates that will be integrated first (in order, and cleanly) end. That is what an editor's
+ * update almost always is. `false` says nothing about the update: it may still be fine, and must then be tried
+ * on a replica (Yjs can throw part-way through an update it decoded without complaint).
+ */
+export function integratesCleanly(
+  ydoc: Y.Doc,
+  { structs, ds }: DecodedUpdate,
+  before: ReadonlyMap<number, number> = new Map(),
+): boolean {
+  const store = ydoc.store;
+  if (store.pendingStructs !== null || store.pendingDs !== null) return false;
+  const stateOf = (client: number) => Math.max(Y.getState(store, client), before.get(client) ?? 0);
+  /** Where each client of the update ends, once its structs are integrated. */
+  const ends = new Map<number, number>();
+  const known = (id: Y.ID | null, from: Y.ID): boolean => {
+    if (id === null) return true;
+    // The same client: an earlier clock (in the document, or integrated just before it).
+    if (id.client === from.client) return id.clock < from.clock;
+    return id.clock < stateOf(id.client);
+  };
+  for (const struct of structs) {
+    if (struct instanceof Y.Skip) return false;
+    const { client, clock } = struct.id;
+    if (clock !== (ends.get(client) ?? stateOf(client))) return false;
+    ends.set(client, clock + struct.length);
+    if (!(struct instanceof Y.Item)) continue;
+    if (!known(struct.origin, struct.id) || !known(struct.rightOrigin, struct.id)) return false;
+    if (struct.parent instanceof Y.ID && !known(struct.parent, struct.id)) return false;
+  }
+  for (const [client, deletions] of ds.clients) {
+    const end = ends.get(client) ?? stateOf(client);
+    // Yjs never writes an empty range, and chokes on one beyond what it holds.
+    for (const { clock, len } of deletions) if (len <= 0 || clock + len > end) return false;
+  }
+  return true;
+}
