@@ -22,6 +22,24 @@ describe('DocumentRegistry', () => {
     expect(events).toEqual(['opened p/1', 'opened p/2', 'changed p/1 /x', 'closed p/1']);
   });
 
+  it('forwards changes only while someone listens for them: unobserved documents build no patches', async () => {
+    const registry = new DocumentRegistry({ idleTimeoutMs: Number.POSITIVE_INFINITY });
+    const doc = await registry.open('p/1');
+    expect(doc.observed).toBe(false);
+    const paths: string[] = [];
+    const listener = (change: { ops: { path: string }[] }) => paths.push(change.ops[0]?.path ?? '');
+    registry.on('changed', listener);
+    expect(doc.observed).toBe(true);
+    doc.set('/a', 1);
+    const later = await registry.open('p/2');
+    later.set('/b', 2);
+    registry.off('changed', listener);
+    expect([doc.observed, later.observed]).toEqual([false, false]);
+    doc.set('/c', 3);
+    expect(paths).toEqual(['/a', '/b']);
+    registry.closeAll();
+  });
+
   it('create writes an initial state and refuses an id that is already open', async () => {
     const registry = new DocumentRegistry();
     const doc = await registry.create('d', { title: 'first' });
