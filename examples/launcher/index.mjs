@@ -53,7 +53,8 @@ export async function ystate(args, options = {}) {
 }
 
 /**
- * Starts `ystate serve ARGS --log-format json` and resolves once it listens:
+ * Starts `ystate serve ARGS --log-format json` and resolves once it logs the URL it listens on (an
+ * `info` record: a `--log-level` above info would hide it):
  * `{ url, wsUrl, port, pid, records, logged(text), stop(signal = 'SIGTERM'), exited }`.
  */
 export function serve(args, options = {}) {
