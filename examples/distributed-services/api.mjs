@@ -24,9 +24,12 @@ async function patch(ops) {
     try {
       return await nodes[current].patch(DOC, ops, { baseSeq: null });
     } catch (error) {
-      const unreachable = isYStateClientError(error) && (error.code === 'NETWORK_ERROR' || error.status === 503);
+      const unreachable =
+        isYStateClientError(error) && (error.code === 'NETWORK_ERROR' || error.status === 503);
       if (!unreachable || tried >= nodes.length) throw error;
-      console.error(`api: ${nodes[current].options.url} does not answer (${error.code}); using the next node`);
+      console.error(
+        `api: ${nodes[current].options.url} does not answer (${error.code}); using the next node`,
+      );
       current = (current + 1) % nodes.length;
     }
   }
@@ -48,7 +51,11 @@ const server = createServer(async (req, res) => {
   const id = `o-${randomUUID().slice(0, 8)}`;
   try {
     const { seq } = await patch([
-      { op: 'add', path: `/orders/${id}`, value: { item, status: 'new', placedAt: new Date().toISOString() } },
+      {
+        op: 'add',
+        path: `/orders/${id}`,
+        value: { item, status: 'new', placedAt: new Date().toISOString() },
+      },
     ]);
     reply(201, { id, seq, node: nodes[current].options.url });
   } catch (error) {

@@ -9,14 +9,15 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import { redis, serve, startNode } from '@ystate/example-launcher';
 import { StateDocument } from '@ystate/core';
+import { redis, serve, startNode } from '@ystate/example-launcher';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 
 const DOC = 'shop/orders';
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
-const show = (label, value) => console.log(`${label.padEnd(24)}${typeof value === 'string' ? value : JSON.stringify(value)}`);
+const show = (label, value) =>
+  console.log(`${label.padEnd(24)}${typeof value === 'string' ? value : JSON.stringify(value)}`);
 
 const store = await redis();
 show('redis', `${store.url}${store.started ? ' (started for this example)' : ''}`);
@@ -36,7 +37,10 @@ show('worker', 'worker-1 on node A (then B)');
 
 // The browser-style client: a StateDocument synced with node B by the stock y-websocket provider.
 const board = new StateDocument(DOC);
-const browser = new WebsocketProvider(nodeB.wsUrl, DOC, board.ydoc, { WebSocketPolyfill: WebSocket, disableBc: true });
+const browser = new WebsocketProvider(nodeB.wsUrl, DOC, board.ydoc, {
+  WebSocketPolyfill: WebSocket,
+  disableBc: true,
+});
 await new Promise((resolve) => browser.once('sync', resolve));
 show('browser', 'y-websocket on node B');
 
@@ -51,7 +55,9 @@ function browserSees(check, what, timeoutMs = 20_000) {
     };
     const timer = setTimeout(() => {
       stop();
-      reject(new Error(`the browser did not see ${what} in ${timeoutMs} ms: ${JSON.stringify(board.toJSON())}`));
+      reject(
+        new Error(`the browser did not see ${what} in ${timeoutMs} ms: ${JSON.stringify(board.toJSON())}`),
+      );
     }, timeoutMs);
     const stop = board.subscribe('/orders/**', done);
     done();
@@ -64,7 +70,10 @@ async function placeOrder(item) {
   const body = await res.json();
   if (res.status !== 201) throw new Error(`the API refused ${item}: ${JSON.stringify(body)}`);
   acknowledged.push(body.id);
-  show(`  api placed ${item}`, `${body.id} at seq ${body.seq} via ${body.node === nodeA.url ? 'node A' : 'node B'}`);
+  show(
+    `  api placed ${item}`,
+    `${body.id} at seq ${body.seq} via ${body.node === nodeA.url ? 'node A' : 'node B'}`,
+  );
 }
 
 const summary = (orders) => {
@@ -85,10 +94,18 @@ for (const item of ['sugar', 'milk', 'spoons']) await placeOrder(item);
 board.set('/orders/web-2', { item: 'napkins', status: 'new', placedAt: new Date().toISOString() });
 await browserSees(allPacked(8), 'eight packed orders');
 show('after the kill', summary(board.get('/orders')));
-show('packed by', Object.values(board.get('/orders')).map((o) => o.packedBy).filter((v, i, a) => a.indexOf(v) === i));
+show(
+  'packed by',
+  Object.values(board.get('/orders'))
+    .map((o) => o.packedBy)
+    .filter((v, i, a) => a.indexOf(v) === i),
+);
 
 const onB = await (await fetch(`${nodeB.url}/api/docs/${encodeURIComponent(DOC)}/state?path=/orders`)).json();
-show('api orders on node B', `${acknowledged.filter((id) => onB[id] !== undefined).length}/${acknowledged.length}`);
+show(
+  'api orders on node B',
+  `${acknowledged.filter((id) => onB[id] !== undefined).length}/${acknowledged.length}`,
+);
 
 // Node A comes back: a fresh process, its state read from Redis.
 const nodeA2 = await serve(nodeArgs);

@@ -12,7 +12,12 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /** The `ystate` executable npm links (packages/cli/bin/ystate.js; it runs the built dist/bin.js). */
-export const YSTATE_BIN = join(dirname(createRequire(import.meta.url).resolve('ystate')), '..', 'bin', 'ystate.js');
+export const YSTATE_BIN = join(
+  dirname(createRequire(import.meta.url).resolve('ystate')),
+  '..',
+  'bin',
+  'ystate.js',
+);
 
 const running = new Set();
 process.once('exit', () => {
@@ -58,7 +63,11 @@ export async function ystate(args, options = {}) {
  * `{ url, wsUrl, port, pid, records, logged(text), stop(signal = 'SIGTERM'), exited }`.
  */
 export function serve(args, options = {}) {
-  const { child, exited } = launch(process.execPath, [YSTATE_BIN, 'serve', ...args, '--log-format', 'json'], options);
+  const { child, exited } = launch(
+    process.execPath,
+    [YSTATE_BIN, 'serve', ...args, '--log-format', 'json'],
+    options,
+  );
   const records = [];
   let stderr = '';
   let pending = '';
@@ -120,7 +129,14 @@ export function freePort() {
 export async function redis() {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, started: false, stop: async () => {} };
   const port = await freePort();
-  const { child, exited } = launch('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '']);
+  const { child, exited } = launch('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+  ]);
   await new Promise((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk) => {
@@ -130,7 +146,7 @@ export async function redis() {
     child.once('error', (error) =>
       reject(new Error(`cannot start redis-server (install it, or set REDIS_URL): ${error.message}`)),
     );
-    exited.then(({ code }) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
+    exited.then(({ code }) => reject(new Error(`redis-server exited with ${code}:\n${output}`)), reject);
   });
   child.stdout.resume();
   return {

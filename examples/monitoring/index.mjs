@@ -44,7 +44,9 @@ const freshToken = async () => writerToken;
 const observed = [];
 const onReaction = ({ code, status, close, reaction }) => {
   observed.push(code);
-  console.log(`refused  ${code.padEnd(19)}${(status ? `HTTP ${status}` : `close ${close}`).padEnd(11)}→ ${reaction}`);
+  console.log(
+    `refused  ${code.padEnd(19)}${(status ? `HTTP ${status}` : `close ${close}`).padEnd(11)}→ ${reaction}`,
+  );
 };
 const outcome = (text) => console.log(`${''.padEnd(41)}= ${text}`);
 
@@ -104,10 +106,12 @@ try {
 }
 
 const reader = createClient({ url: server.url, token: readerToken });
-await writePatch(reader, DOC, [{ op: 'add', path: '/title', value: 'mine' }], { onReaction }).catch((error) => {
-  if (!isYStateClientError(error)) throw error;
-  outcome(`gave up: ${error.message}`);
-});
+await writePatch(reader, DOC, [{ op: 'add', path: '/title', value: 'mine' }], { onReaction }).catch(
+  (error) => {
+    if (!isYStateClientError(error)) throw error;
+    outcome(`gave up: ${error.message}`);
+  },
+);
 
 // ---- WebSocket, through the stock y-websocket provider -------------------------------------------
 /** A provider on `docId` with `token`, watched by client.mjs; resolves once `event` happens. */
@@ -139,7 +143,10 @@ const admin = createClient({ url: server.url, token: writerToken });
 /** Resolves with the server's value at `path` once `check` holds for it (re-read every 50 ms, up to 15 s). */
 async function serverHas(docId, path, check) {
   for (const deadline = Date.now() + 15_000; ; ) {
-    const value = await admin.get(docId, { path }).then((read) => read.value, () => undefined);
+    const value = await admin.get(docId, { path }).then(
+      (read) => read.value,
+      () => undefined,
+    );
     if (value !== undefined && check(value)) return value;
     if (Date.now() > deadline) throw new Error(`${docId}${path} is ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -180,7 +187,9 @@ async function serverHas(docId, path, check) {
   await c.reacted;
   // The provider reconnects by itself; its sync step 2 sends the server everything it lacks.
   const items = await serverHas('team/tally', '/items', (value) => value.length === 300);
-  outcome(`resynced after reconnecting: the server has ${items.length} items; batching from now on: ${batched}`);
+  outcome(
+    `resynced after reconnecting: the server has ${items.length} items; batching from now on: ${batched}`,
+  );
   c.close();
 }
 // Content with no JSON form (binary): 4400 INVALID_VALUE.
@@ -205,8 +214,12 @@ const readyz = await (await fetch(`${server.url}/readyz`)).json();
 show('/readyz', readyz);
 const refusals = server.records.filter((r) => r.code !== undefined);
 const warnings = server.records.filter((r) => r.level >= 40);
-show('log records', `${server.records.length} JSON lines: ${refusals.length} WebSocket refusals, ${warnings.length} warnings; e.g.`);
-for (const record of [refusals.at(-1), ...warnings.filter((r) => r.alert !== undefined)]) console.log(JSON.stringify(record));
+show(
+  'log records',
+  `${server.records.length} JSON lines: ${refusals.length} WebSocket refusals, ${warnings.length} warnings; e.g.`,
+);
+for (const record of [refusals.at(-1), ...warnings.filter((r) => r.alert !== undefined)])
+  console.log(JSON.stringify(record));
 show('codes observed', [...new Set(observed)]);
 
 await server.stop();

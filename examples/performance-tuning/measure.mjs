@@ -29,8 +29,24 @@ import * as Y from 'yjs';
 
 const quick = process.argv.includes('--quick');
 const size = quick
-  ? { sequential: 10, concurrent: 40, keystrokes: 30, entries: 150, checkpoints: [25, 100], rates: [100, 1000], burst: 300 }
-  : { sequential: 300, concurrent: 2000, keystrokes: 500, entries: 3000, checkpoints: [100, 1000], rates: [100, 300, 1000], burst: 1000 };
+  ? {
+      sequential: 10,
+      concurrent: 40,
+      keystrokes: 30,
+      entries: 150,
+      checkpoints: [25, 100],
+      rates: [100, 1000],
+      burst: 300,
+    }
+  : {
+      sequential: 300,
+      concurrent: 2000,
+      keystrokes: 500,
+      entries: 3000,
+      checkpoints: [100, 1000],
+      rates: [100, 300, 1000],
+      burst: 1000,
+    };
 const rows = [];
 const row = (knob, setting, measured) => {
   rows.push({ knob, setting, ...measured });
@@ -45,7 +61,8 @@ const percentile = (values, p) => {
 };
 async function bytesIn(dir, suffix) {
   let total = 0;
-  for (const name of await readdir(dir)) if (name.endsWith(suffix)) total += (await stat(join(dir, name))).size;
+  for (const name of await readdir(dir))
+    if (name.endsWith(suffix)) total += (await stat(join(dir, name))).size;
   return total;
 }
 
@@ -129,7 +146,9 @@ for (const [name, granularity] of granularities) {
 for (const every of [...size.checkpoints, 'never']) {
   const dir = join(work, `checkpoints-${every}`);
   const checkpointEvery =
-    every === 'never' ? { entries: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER } : { entries: every };
+    every === 'never'
+      ? { entries: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER }
+      : { entries: every };
   let log = await openFileLog({ dir });
   let engine = new Engine({ log, checkpointEvery });
   await engine.write('list', (tx) => tx.set('/items', []));
@@ -165,9 +184,19 @@ for (const every of [...size.checkpoints, 'never']) {
 for (const messagesPerSecond of size.rates) {
   const config = join(work, `limits-${messagesPerSecond}.json`);
   await writeFile(config, JSON.stringify({ limits: { messagesPerSecond } }));
-  const server = await serve(['--port', '0', '--data', join(work, `limits-${messagesPerSecond}`), '--config', config]);
+  const server = await serve([
+    '--port',
+    '0',
+    '--data',
+    join(work, `limits-${messagesPerSecond}`),
+    '--config',
+    config,
+  ]);
   const ydoc = new Y.Doc();
-  const provider = new WebsocketProvider(server.wsUrl, 'burst', ydoc, { WebSocketPolyfill: WebSocket, disableBc: true });
+  const provider = new WebsocketProvider(server.wsUrl, 'burst', ydoc, {
+    WebSocketPolyfill: WebSocket,
+    disableBc: true,
+  });
   await new Promise((resolve) => provider.once('sync', resolve));
   let closedWith = 'none';
   provider.on('connection-close', (event) => {

@@ -69,8 +69,14 @@ server = await serve(['--port', '0', ...store]);
 client = createClient({ url: server.url });
 const { value: afterCrash } = await client.get(DOC);
 const present = new Set(afterCrash.events);
-show('acknowledged writes after restart', `${acknowledged.filter((id) => present.has(id)).length}/${acknowledged.length} present`);
-show('unacknowledged writes that made it', `${present.size - acknowledged.filter((id) => present.has(id)).length} (in the log before the kill, never answered)`);
+show(
+  'acknowledged writes after restart',
+  `${acknowledged.filter((id) => present.has(id)).length}/${acknowledged.length} present`,
+);
+show(
+  'unacknowledged writes that made it',
+  `${present.size - acknowledged.filter((id) => present.has(id)).length} (in the log before the kill, never answered)`,
+);
 
 // 2. Some real state, then a backup. The file store is locked by its server: stop it (SIGTERM
 // flushes and exits 0) or use `ystate serve --backup-every` for scheduled backups of a running one.
@@ -89,7 +95,10 @@ const historyAtBackup = await client.history(DOC);
 const beforeTime = new Date().toISOString();
 const { seq: mistake } = await client.patch(DOC, [{ op: 'remove', path: '/tasks' }]);
 await client.patch(DOC, [{ op: 'add', path: '/notes', value: 'kept: written after the mistake' }]);
-show('the mistake', `seq ${mistake}: ${JSON.stringify((await client.history(DOC, { from: mistake, to: mistake }))[0].patch)}`);
+show(
+  'the mistake',
+  `seq ${mistake}: ${JSON.stringify((await client.history(DOC, { from: mistake, to: mistake }))[0].patch)}`,
+);
 show('tasks now', (await client.get(DOC)).value.tasks ?? 'gone');
 
 // 4. Time travel to before it: by seq, by time, and from the log with the CLI (read-only, beside the server).
@@ -118,9 +127,16 @@ show('ystate restore', restore.stdout.trim().replaceAll(work, '…'));
 server = await serve(['--port', '0', ...store]);
 client = createClient({ url: server.url });
 const restored = await client.get(DOC);
-show('restored state', { seq: restored.seq, tasks: restored.value.tasks, events: restored.value.events.length });
+show('restored state', {
+  seq: restored.seq,
+  tasks: restored.value.tasks,
+  events: restored.value.events.length,
+});
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-show('same state and history as backed up', same(restored.value, before.value) && same(await client.history(DOC), historyAtBackup));
+show(
+  'same state and history as backed up',
+  same(restored.value, before.value) && same(await client.history(DOC), historyAtBackup),
+);
 await server.stop();
 
 if (process.argv[2] === undefined) await rm(work, { recursive: true, force: true });

@@ -58,7 +58,11 @@ describe('examples/monitoring', () => {
     const { alerts } = JSON.parse(read('ystate.json')) as { alerts: Record<string, number> };
     const rules = read('alerts.yml');
     const threshold = (metric: string) =>
-      Number(new RegExp(`rate\\(${metric}_sum\\[1m\\]\\) / rate\\(${metric}_count\\[1m\\]\\) > ([\\d.]+)`).exec(rules)?.[1]);
+      Number(
+        new RegExp(`rate\\(${metric}_sum\\[1m\\]\\) / rate\\(${metric}_count\\[1m\\]\\) > ([\\d.]+)`).exec(
+          rules,
+        )?.[1],
+      );
     expect(threshold('ystate_log_append_seconds')).toBe(alerts.appendLatencyMs! / 1000);
     expect(threshold('ystate_bus_lag_seconds')).toBe(alerts.busLagMs! / 1000);
     const prometheus = read('prometheus.yml');
@@ -72,7 +76,10 @@ describe('examples/monitoring', () => {
       expect(seen, code).toContainEqual([code, 'HTTP', httpStatusOf(code)]);
     for (const close of Object.keys(CLOSE_REACTIONS).map(Number))
       expect(
-        seen.some(([code, transport, n]) => transport === 'close' && n === close && closeCodeOf(code as ErrorCode) === close),
+        seen.some(
+          ([code, transport, n]) =>
+            transport === 'close' && n === close && closeCodeOf(code as ErrorCode) === close,
+        ),
         `close ${close}`,
       ).toBe(true);
     // The server counted each of them.
@@ -85,7 +92,9 @@ describe('examples/monitoring', () => {
     expect(stdout).toContain('= stock 3');
     expect(stdout).toMatch(/= sent as 2 patches/);
     expect(stdout).toContain('= reconnected and synced: title "Launch"');
-    expect(stdout).toContain('= resynced after reconnecting: the server has 300 items; batching from now on: true');
+    expect(stdout).toContain(
+      '= resynced after reconnecting: the server has 300 items; batching from now on: true',
+    );
   });
 
   it('logs JSON lines with the refusal code', () => {

@@ -16,7 +16,9 @@ const of = (knob: string, setting: string): Row => {
 
 describe('examples/performance-tuning', () => {
   beforeAll(async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [script, '--quick', '--json'], { timeout: 90_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, '--quick', '--json'], {
+      timeout: 90_000,
+    });
     rows = JSON.parse(stdout) as Row[];
   }, 120_000);
 

@@ -45,7 +45,10 @@ describe('examples/persistence-recovery', () => {
     expect(JSON.parse(printed('GET /state?path=/tasks&at=TIME'))).toEqual(tasks);
     const replayLine = stdout.split('\n').find((line) => line.startsWith('ystate replay --to '))!;
     expect(JSON.parse(replayLine.slice(WIDTH))).toEqual(tasks);
-    expect(JSON.parse(printed('after the undo'))).toEqual({ tasks, notes: 'kept: written after the mistake' });
+    expect(JSON.parse(printed('after the undo'))).toEqual({
+      tasks,
+      notes: 'kept: written after the mistake',
+    });
   });
 
   it('restores the backup, with its history, into a deleted data directory', async () => {
