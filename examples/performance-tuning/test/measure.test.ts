@@ -43,11 +43,15 @@ describe('examples/performance-tuning', () => {
     expect(of('granularity', 'update').fsyncs).toBeGreaterThan(window500.fsyncs as number);
   });
 
-  it('replays at most checkpointEvery entries on load, and everything without checkpoints', () => {
-    expect(of('checkpointEvery.entries', '25')['entries replayed on load']).toBeLessThanOrEqual(25);
-    expect(of('checkpointEvery.entries', '25')['checkpoint bytes']).toBeGreaterThan(0);
-    expect(of('checkpointEvery.entries', 'never')['checkpoint bytes']).toBe(0);
-    expect(of('checkpointEvery.entries', 'never')['entries replayed on load']).toBe(151);
+  it('replays fewer entries to travel in time the more often it checkpoints, and all of them without', () => {
+    // sizeFraction 0: a checkpoint every 25 entries, whatever the document's size.
+    expect(
+      of('checkpointEvery', 'entries 25, sizeFraction 0')['entries replayed for stateAt 90%'],
+    ).toBeLessThan(25);
+    expect(of('checkpointEvery', 'entries 25')['checkpoint bytes']).toBeGreaterThan(0);
+    expect(of('checkpointEvery', 'entries 1000')['checkpoint bytes']).toBe(0);
+    expect(of('checkpointEvery', 'never')['checkpoint bytes']).toBe(0);
+    expect(of('checkpointEvery', 'never')['entries replayed for stateAt 90%']).toBe(135);
   });
 
   it('closes a bursting client at a low messagesPerSecond, which then catches up by its resync', () => {
