@@ -23,6 +23,8 @@ const running = new Set();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+// Ctrl-C, or a test's timeout: exit through the hook above instead of leaving the children behind.
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
 
 function launch(command, args, options = {}) {
   const child = spawn(command, args, {
