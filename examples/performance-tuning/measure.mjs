@@ -7,7 +7,7 @@
  *   entries, fsyncs and bytes, and how long each keystroke waits for its acknowledgement;
  * - checkpoints (`checkpointEvery`): checkpoint bytes stored (the file store keeps the newest 3 to
  *   6), entries replayed to rebuild the state 90% through the history and the time it takes, the
- *   time to load the document cold (after a clean shutdown, which stores a checkpoint);
+ *   time to load the document cold (its latest checkpoint, then the entries after it);
  * - limits (`"limits": { "messagesPerSecond" }` in the config file): a client that sends a burst of
  *   updates, one message each: closed with 4429 or not, and how long until the server has them all
  *   (after a close, y-websocket reconnects and its resync sends them in one message).
