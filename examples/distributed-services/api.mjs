@@ -21,16 +21,18 @@ let current = 0;
 /** Writes `ops`, moving on to the next node while the current one does not answer. */
 async function patch(ops) {
   for (let tried = 0; ; tried++) {
+    const used = current;
     try {
-      return await nodes[current].patch(DOC, ops, { baseSeq: null });
+      return { ...(await nodes[used].patch(DOC, ops, { baseSeq: null })), node: nodes[used].options.url };
     } catch (error) {
       const unreachable =
         isYStateClientError(error) && (error.code === 'NETWORK_ERROR' || error.status === 503);
       if (!unreachable || tried >= nodes.length) throw error;
-      console.error(
-        `api: ${nodes[current].options.url} does not answer (${error.code}); using the next node`,
-      );
-      current = (current + 1) % nodes.length;
+      // Requests in flight together all fail on the same node: move on from that one only once.
+      if (current === used) {
+        current = (used + 1) % nodes.length;
+        console.error(`api: ${nodes[used].options.url} does not answer (${error.code}); using the next node`);
+      }
     }
   }
 }
@@ -50,14 +52,16 @@ const server = createServer(async (req, res) => {
   if (typeof item !== 'string' || item === '') return reply(400, { error: 'expected {"item": "…"}' });
   const id = `o-${randomUUID().slice(0, 8)}`;
   try {
-    const { seq } = await patch([
+    // The id is chosen before the first attempt, so a retry on another node after an answer that
+    // never came (the change may be in the log already) writes the same order again, not a second one.
+    const { seq, node } = await patch([
       {
         op: 'add',
         path: `/orders/${id}`,
         value: { item, status: 'new', placedAt: new Date().toISOString() },
       },
     ]);
-    reply(201, { id, seq, node: nodes[current].options.url });
+    reply(201, { id, seq, node });
   } catch (error) {
     reply(502, { error: isYStateClientError(error) ? error.code : String(error) });
   }

@@ -87,10 +87,12 @@ board.set('/orders/web-1', { item: 'biscuits', status: 'new', placedAt: new Date
 await browserSees(allPacked(4), 'four packed orders');
 show('before the kill', summary(board.get('/orders')));
 
+// Three orders at once, and node A SIGKILLed while they are on their way: those it had not answered
+// fail with NETWORK_ERROR at the API, which sends them again to node B.
+const inFlight = ['sugar', 'milk', 'spoons'].map(placeOrder);
 await nodeA.stop('SIGKILL');
-show('node A killed', 'SIGKILL');
-
-for (const item of ['sugar', 'milk', 'spoons']) await placeOrder(item);
+show('node A killed', 'SIGKILL, with three orders in flight');
+await Promise.all(inFlight);
 board.set('/orders/web-2', { item: 'napkins', status: 'new', placedAt: new Date().toISOString() });
 await browserSees(allPacked(8), 'eight packed orders');
 show('after the kill', summary(board.get('/orders')));
