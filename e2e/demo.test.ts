@@ -72,6 +72,12 @@ function tasksOf(state: Record<string, unknown>): Task[] {
   return ((state.board as { tasks?: Task[] } | undefined)?.tasks ?? []) as Task[];
 }
 
+/** Waits until the page's board shows a task titled `title` (in the column of `status`, when given). */
+async function showsTask(page: Page, title: string, status?: string): Promise<void> {
+  const where = status === undefined ? '#board' : `#board .column[data-status="${status}"]`;
+  await page.waitForSelector(`${where} .task-title:text-is(${JSON.stringify(title)})`);
+}
+
 /** The titles the page's board shows in one column. */
 function column(page: Page, status: string): Promise<string[]> {
   return page.$$eval(`#board .column[data-status="${status}"] .task-title`, (nodes) =>
@@ -130,11 +136,7 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
 
     await alice.locator('#task-title').fill('Write the report');
     await alice.locator('#task-title').press('Enter');
-    await bob.waitForFunction(() =>
-      [...document.querySelectorAll('#board .column[data-status="todo"] .task-title')].some(
-        (node) => node.textContent === 'Write the report',
-      ),
-    );
+    await showsTask(bob, 'Write the report', 'todo');
     const added = JSON.parse((await alice.locator('#board-patch').textContent()) ?? '[]');
     expect(added).toEqual([
       {
@@ -146,11 +148,7 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
 
     // Bob moves it on; the patch names the task's index and tests its id first.
     await bob.getByRole('button', { name: 'Move "Write the report" to Doing' }).click();
-    await alice.waitForFunction(() =>
-      [...document.querySelectorAll('#board .column[data-status="doing"] .task-title')].some(
-        (node) => node.textContent === 'Write the report',
-      ),
-    );
+    await showsTask(alice, 'Write the report', 'doing');
     const moved = JSON.parse((await bob.locator('#board-patch').textContent()) ?? '[]') as {
       op: string;
       path: string;
@@ -179,11 +177,7 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     const answer = (await bob.locator('#patch-result').textContent()) ?? '';
     const seq = Number(/"seq":(\d+)/.exec(answer)?.[1]);
     expect(seq).toBeGreaterThan(0);
-    await alice.waitForFunction(() =>
-      [...document.querySelectorAll('#board .task-title')].some(
-        (node) => node.textContent === 'From the console',
-      ),
-    );
+    await showsTask(alice, 'From the console');
 
     // The curl the console shows, run by a shell, does what Apply did.
     const second = [
@@ -193,11 +187,7 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     const command = (await bob.locator('#patch-curl').textContent()) ?? '';
     const { stdout } = await promisify(execFile)('sh', ['-c', `${command} --silent --show-error`]);
     expect(JSON.parse(stdout)).toEqual({ seq: expect.any(Number) });
-    await alice.waitForFunction(() =>
-      [...document.querySelectorAll('#board .column[data-status="done"] .task-title')].some(
-        (node) => node.textContent === "curl's task",
-      ),
-    );
+    await showsTask(alice, "curl's task", 'done');
 
     // A refused patch says why and changes nothing.
     const { seq: head } = await serverState(servers[1]!, DOC);
@@ -231,7 +221,7 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     await bob.locator('#patch-input').fill('[{"op":"add","path":"/board/title","value":"Sprint 7"}]');
     await bob.locator('#patch-apply').click();
     await alice.waitForFunction(() =>
-      [...document.querySelectorAll('#events li[data-type="STATE_DELTA"] code')].some((node) =>
+      Array.from(document.querySelectorAll('#events li[data-type="STATE_DELTA"] code')).some((node) =>
         node.textContent?.includes('"path":"/board/title"'),
       ),
     );
