@@ -7,6 +7,7 @@
  */
 
 import type { HistoryEntry, Json, YStateClient } from '@ystate/client';
+import { VersionLifecycle } from '@ystate/core';
 import { clockTime, create, oneLine, patchText } from './dom.js';
 
 /** How many of the newest entries the timeline lists (older ones are on the slider). */
@@ -47,9 +48,12 @@ export class HistoryView {
   /** True while the slider sits at the head and follows it. */
   private following = true;
   private versions: NamedVersion[] = [];
+  private versionsRead = false;
   private shownRequest: AbortController | undefined;
   private timelineTimer: ReturnType<typeof setTimeout> | undefined;
-  private timelineRequest: Promise<void> | undefined;
+  /** A timeline read is under way; `timelineAgain`: the log moved meanwhile, read once more after it. */
+  private timelineBusy = false;
+  private timelineAgain = false;
 
   constructor(
     private readonly client: YStateClient,
@@ -97,8 +101,11 @@ export class HistoryView {
     this.view.slider.max = String(seq);
     if (this.following) this.view.slider.value = String(seq);
     this.renderLabel();
-    clearTimeout(this.timelineTimer);
-    this.timelineTimer = setTimeout(() => this.refreshTimeline(), 200);
+    // At most one read per quarter second, however fast people type.
+    this.timelineTimer ??= setTimeout(() => {
+      this.timelineTimer = undefined;
+      this.refreshTimeline();
+    }, 250);
   }
 
   /** Moves the slider to `seq` (the head means live) and shows what is there. */
@@ -174,29 +181,38 @@ export class HistoryView {
     view.entry.hidden = false;
   }
 
-  /** Lists the newest entries (and the named versions, which live in the log too). */
+  /** Lists the newest entries; reads the named versions again when one of them names one. */
   private refreshTimeline(): void {
-    if (this.timelineRequest !== undefined) {
-      // One at a time; the one running may have missed the newest entries, so look again after it.
-      void this.timelineRequest.then(() => this.refreshTimeline());
+    if (this.timelineBusy) {
+      this.timelineAgain = true;
       return;
     }
+    this.timelineBusy = true;
     const from = Math.max(1, this.head - TIMELINE_LENGTH + 1);
-    this.timelineRequest = Promise.all([
-      this.client.history(this.docId, { from }),
-      this.client.request('GET', this.client.docUrl(this.docId, 'versions')).then((r) => r.json()),
-    ])
-      .then(([entries, versions]) => {
-        this.versions = versions as NamedVersion[];
-        this.renderVersions();
+    this.client
+      .history(this.docId, { from })
+      .then(async (entries) => {
+        const naming = entries.some((step) => eventName(step.event) === VersionLifecycle.named);
+        if (naming || !this.versionsRead) await this.refreshVersions();
         this.renderTimeline(entries.slice(-TIMELINE_LENGTH));
         const last = entries.at(-1);
         if (last !== undefined) this.headAt(last.seq);
       })
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
-        this.timelineRequest = undefined;
+        this.timelineBusy = false;
+        if (this.timelineAgain) {
+          this.timelineAgain = false;
+          this.refreshTimeline();
+        }
       });
+  }
+
+  private async refreshVersions(): Promise<void> {
+    const response = await this.client.request('GET', this.client.docUrl(this.docId, 'versions'));
+    this.versions = (await response.json()) as NamedVersion[];
+    this.versionsRead = true;
+    this.renderVersions();
   }
 
   private renderTimeline(entries: HistoryEntry[]): void {
@@ -288,5 +304,12 @@ function runOf(step: HistoryEntry): string | undefined {
 /** A lifecycle event on one line: its name and data. */
 function eventLine(event: Json): string {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return oneLine(event);
-  return `${String(event.name ?? event.type)} ${oneLine(event.data ?? {}, 120)}`;
+  return `${eventName(event) ?? ''} ${oneLine(event.data ?? {}, 120)}`;
+}
+
+/** A lifecycle event's name (`ystate.version.named`, an AG-UI run's event type, …). */
+function eventName(event: Json | undefined): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const name = event.name ?? event.type;
+  return typeof name === 'string' ? name : undefined;
 }

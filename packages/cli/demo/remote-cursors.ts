@@ -23,17 +23,21 @@ export function bindCursors(
   textarea: HTMLTextAreaElement,
   layer: HTMLElement,
 ): () => void {
+  // Each awareness change is a message to everyone: send one only when the selection moved.
+  let sent = '';
+  const send = (cursor: SharedCursor | null) => {
+    const json = JSON.stringify(cursor);
+    if (json === sent) return;
+    sent = json;
+    awareness.setLocalStateField('cursor', cursor);
+  };
   const share = () => {
     if (document.activeElement !== textarea) return;
     const position = (index: number) =>
       Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, index));
-    const cursor: SharedCursor = {
-      anchor: position(textarea.selectionStart),
-      head: position(textarea.selectionEnd),
-    };
-    awareness.setLocalStateField('cursor', cursor);
+    send({ anchor: position(textarea.selectionStart), head: position(textarea.selectionEnd) });
   };
-  const hide = () => awareness.setLocalStateField('cursor', null);
+  const hide = () => send(null);
 
   const render = perFrame(() => {
     const doc = text.doc;
