@@ -59,21 +59,19 @@ export function bindCursors(
     layer.replaceChildren(...carets);
   });
 
-  const selectionEvents = ['select', 'keyup', 'pointerup', 'input', 'focus'] as const;
-  for (const name of selectionEvents) textarea.addEventListener(name, share);
-  document.addEventListener('selectionchange', share);
-  textarea.addEventListener('blur', hide);
-  textarea.addEventListener('scroll', render);
-  window.addEventListener('resize', render);
+  const listening = new AbortController();
+  const options = { signal: listening.signal };
+  for (const name of ['select', 'keyup', 'pointerup', 'input', 'focus'] as const)
+    textarea.addEventListener(name, share, options);
+  document.addEventListener('selectionchange', share, options);
+  textarea.addEventListener('blur', hide, options);
+  textarea.addEventListener('scroll', render, options);
+  window.addEventListener('resize', render, options);
   awareness.on('change', render);
   text.observe(render);
   render();
   return () => {
-    for (const name of selectionEvents) textarea.removeEventListener(name, share);
-    document.removeEventListener('selectionchange', share);
-    textarea.removeEventListener('blur', hide);
-    textarea.removeEventListener('scroll', render);
-    window.removeEventListener('resize', render);
+    listening.abort();
     awareness.off('change', render);
     text.unobserve(render);
     layer.replaceChildren();
