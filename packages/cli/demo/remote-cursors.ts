@@ -53,6 +53,8 @@ export function bindCursors(
       if (point.top < 0 || point.top > textarea.clientHeight) continue;
       const caret = create('div', '', { class: 'cursor', 'data-name': user.name });
       caret.style.cssText = `left:${point.left}px;top:${point.top}px;height:${point.height}px;--who:${user.color}`;
+      // On the first line the name goes below the caret, inside the textarea.
+      if (point.top < point.height) caret.classList.add('below');
       caret.append(create('span', user.name));
       carets.push(caret);
     }
