@@ -239,7 +239,8 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
 
     // Picking an entry shows the document as it was after it, and that entry.
     const picked = Number(await alice.locator('#timeline li[data-seq]').nth(1).getAttribute('data-seq'));
-    await alice.locator('#timeline li[data-seq]').nth(1).locator('button').click();
+    // (By its seq: the list may be redrawn between reading it and clicking.)
+    await alice.locator(`#timeline li[data-seq="${picked}"] button`).click();
     await alice.waitForFunction((seq) => {
       const view = document.querySelector('#history-state') as HTMLElement;
       return !view.hidden && view.dataset.seq === String(seq);

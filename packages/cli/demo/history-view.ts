@@ -90,8 +90,9 @@ export class HistoryView {
         (error: unknown) => this.fail(error),
       );
     });
+    // The timeline is read once the event stream says where the head is (its first event), so
+    // that a long history is never read whole.
     this.renderLabel();
-    this.refreshTimeline();
   }
 
   /** The log holds `seq` now: move the slider's end (and the slider, when live), refresh the timeline. */
