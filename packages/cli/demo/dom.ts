@@ -1,4 +1,6 @@
-/** Small DOM helpers shared by the demo's panels. */
+/** Small helpers shared by the demo's panels: elements, frames, one-line JSON, times, errors. */
+
+import { isYStateClientError } from '@ystate/client';
 
 /** The element with `id`, which must be a `type`; a missing one is a bug in the page. */
 export function element<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -50,4 +52,10 @@ export function clockTime(ms: number): string {
 /** A JSON Patch with one operation per line: short, and still JSON. */
 export function patchText(ops: readonly unknown[]): string {
   return ops.length === 0 ? '[]' : `[\n${ops.map((op) => `  ${JSON.stringify(op)}`).join(',\n')}\n]`;
+}
+
+/** What went wrong, for a person: the server's code and message, or the error's message. */
+export function describeError(error: unknown): string {
+  if (isYStateClientError(error)) return `refused: ${error.code} — ${error.message}`;
+  return `failed: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -8,7 +8,7 @@
 
 import type { HistoryEntry, Json, YStateClient } from '@ystate/client';
 import { VersionLifecycle } from '@ystate/core';
-import { clockTime, create, oneLine, patchText } from './dom.js';
+import { clockTime, create, describeError, oneLine, patchText } from './dom.js';
 
 /** How many of the newest entries the timeline lists (older ones are on the slider). */
 const TIMELINE_LENGTH = 30;
@@ -288,7 +288,7 @@ export class HistoryView {
   }
 
   private fail(error: unknown): void {
-    this.view.hint.textContent = `History unavailable: ${error instanceof Error ? error.message : String(error)}`;
+    this.view.hint.textContent = describeError(error);
   }
 }
 

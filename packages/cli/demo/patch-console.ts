@@ -4,8 +4,8 @@
  * script writes into the document, over HTTP, next to the browsers on y-websocket.
  */
 
-import { isYStateClientError, type PatchOperation, type YStateClient } from '@ystate/client';
-import { patchText } from './dom.js';
+import type { PatchOperation, YStateClient } from '@ystate/client';
+import { describeError, patchText } from './dom.js';
 
 /** The console's elements. */
 export interface PatchConsoleView {
@@ -61,9 +61,7 @@ export function showPatchConsole(
         view.apply.disabled = false;
       },
       (error: unknown) => {
-        view.result.textContent = isYStateClientError(error)
-          ? `refused: ${error.code} — ${error.message}`
-          : `failed: ${String(error)}`;
+        view.result.textContent = describeError(error);
         view.result.dataset.state = 'refused';
         view.apply.disabled = false;
       },
