@@ -116,7 +116,11 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     await bob.keyboard.press('End');
     await bob.keyboard.type(' Hi Alice, Bob here.');
     await waitForEditor(alice, 'Hello from Alice. Hi Alice, Bob here.');
-    await alice.waitForSelector('#cursors .cursor[data-name="Bob"]');
+    // Bob's caret is drawn where he is: after the text, well right of where a line starts.
+    await alice.waitForFunction(() => {
+      const caret = document.querySelector<HTMLElement>('#cursors .cursor[data-name="Bob"]');
+      return caret !== null && caret.offsetLeft > 150;
+    });
   });
 
   it('merges concurrent typing at both ends of the text', async () => {
@@ -276,7 +280,10 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     // Bob's caret, named, in Alice's notes (for the screenshot, and for axe to see it too).
     await bob.locator('#editor').focus();
     await bob.keyboard.press('Control+Home');
-    await alice.waitForSelector('#cursors .cursor[data-name="Bob"]');
+    await alice.waitForFunction(() => {
+      const caret = document.querySelector<HTMLElement>('#cursors .cursor[data-name="Bob"]');
+      return caret !== null && caret.offsetLeft < 20;
+    });
     expect(await seriousViolations(alice)).toEqual([]);
     await screenshot(alice, 'demo', test);
 
