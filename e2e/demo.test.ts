@@ -293,14 +293,14 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
     await screenshot(bob, 'demo-history', test);
 
     const phone = await context.newPage();
-    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.setViewportSize({ width: 360, height: 780 });
     // The phone reads in dark mode: axe checks the dark colours too.
     await phone.emulateMedia({ colorScheme: 'dark' });
     await phone.goto(`${servers[0]!.url}/?name=Phone#${encodeURIComponent(DOC)}`);
     await phone.waitForSelector('#editor:not([disabled])');
     await phone.waitForSelector('#events li');
     // Nothing wider than the screen: no sideways scrolling.
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     // Light enough for a phone: the page's scripts and styles (uncompressed) stay small.
     const bytes = await phone.evaluate(() =>
       performance
