@@ -5,8 +5,6 @@
  * Every wait is for a condition on the page or the server.
  */
 
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { EventType } from '@ag-ui/core';
 import { applyAgentEvents } from '@ystate/agui';
 import { Engine } from '@ystate/core';
@@ -14,10 +12,10 @@ import { createRedisStore, type RedisStore } from '@ystate/redis';
 import { type RedisServer, startRedisServer } from '@ystate/redis/testing';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, ServeProcess, tempDir } from '../packages/cli/test/cli-process.js';
+import { assertBuilt, ServeProcess, tempDir, waitFor } from '../packages/cli/test/cli-process.js';
 import { launchBrowser } from './browser.js';
+import { editorValue, openDemo, serverState as readState, screenshot } from './demo-page.js';
 
-const ARTIFACTS = fileURLToPath(new URL('./.artifacts/', import.meta.url));
 const DOC = 'e2e/history';
 const RUN = 'agent-run-1';
 
@@ -51,24 +49,8 @@ afterAll(async () => {
   await removeCwd?.();
 }, 60_000);
 
-async function openDemo(): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(`${server.url}/#${encodeURIComponent(DOC)}`);
-  await page.waitForSelector('#editor:not([disabled])');
-  await page.waitForSelector('#status[data-state="connected"]');
-  return page;
-}
-
-function editorValue(page: Page): Promise<string> {
-  return page.$eval('#editor', (element) => (element as HTMLTextAreaElement).value);
-}
-
-async function serverState(): Promise<{ seq: number; state: Record<string, unknown> }> {
-  const response = await fetch(`${server.url}/api/docs/${encodeURIComponent(DOC)}/state`);
-  expect(response.status).toBe(200);
-  const seq = Number.parseInt(response.headers.get('x-ystate-seq') ?? '', 10);
-  return { seq, state: (await response.json()) as Record<string, unknown> };
+function serverState(): ReturnType<typeof readState> {
+  return readState(server, DOC);
 }
 
 async function history(): Promise<{ seq: number; origin: string; kind: string; event?: { name: string } }[]> {
@@ -78,14 +60,11 @@ async function history(): Promise<{ seq: number; origin: string; kind: string; e
 
 /** Waits until both pages and the server hold the same text, and returns it. */
 async function converged(pages: Page[]): Promise<string> {
-  const result = await pollUntil(
-    async () => ({
-      server: (await serverState()).state.text,
-      pages: await Promise.all(pages.map(editorValue)),
-    }),
-    (now) => now.pages.every((text) => text === now.server),
-  );
-  return result.server as string;
+  return waitFor(async () => {
+    const text = (await serverState()).state.text;
+    const shown = await Promise.all(pages.map(editorValue));
+    return shown.every((value) => value === text) ? (text as string) : undefined;
+  }, 'the pages and the server to hold the same text');
 }
 
 describe('the demo history view', { timeout: 120_000 }, () => {
@@ -93,18 +72,24 @@ describe('the demo history view', { timeout: 120_000 }, () => {
   let bob: Page;
 
   it('names a version and lists it with who named it', async () => {
-    [alice, bob] = await Promise.all([openDemo(), openDemo()]);
+    [alice, bob] = await Promise.all([
+      openDemo(context, server, DOC, 'Alice', pageErrors),
+      openDemo(context, server, DOC, 'Bob', pageErrors),
+    ]);
     await alice.locator('#editor').pressSequentially('Hello');
-    await pollUntil(serverState, (s) => s.state.text === 'Hello');
+    await waitFor(async () => ((await serverState()).state.text === 'Hello' ? true : undefined), 'Hello');
     await bob.waitForFunction(() => document.querySelector('#state')?.textContent?.includes('Hello'));
     await bob.locator('#version-name').fill('before-agent');
     await bob.locator('#version-name').press('Enter');
     await bob.waitForSelector('#versions button:has-text("before-agent")');
     await expect(bob.locator('#versions li').first().textContent()).resolves.toContain('named by anonymous');
+    // The timeline tags the entry the name points at.
+    const named = await bob.locator('#versions button:has-text("before-agent")').getAttribute('data-seq');
+    await bob.waitForSelector(`#timeline li[data-seq="${named}"] .version-tag:has-text("before-agent")`);
   });
 
   it("undoes an agent's run from its entry while another page types; the typing stays", async () => {
-    const { seq: base } = await serverState();
+    const { seq: base, state: before } = await serverState();
     await applyAgentEvents(
       agentEngine,
       DOC,
@@ -117,6 +102,8 @@ describe('the demo history view', { timeout: 120_000 }, () => {
       { baseSeq: base },
     );
     await bob.waitForFunction(() => document.querySelector('#state')?.textContent?.includes('by the agent'));
+    // The timeline shows the run's entries under the agent's origin.
+    await bob.waitForSelector(`#timeline li[data-kind="update"] .origin:has-text("agui:${RUN}")`);
 
     await alice.locator('#editor').focus();
     await alice.keyboard.press('Control+End');
@@ -142,12 +129,14 @@ describe('the demo history view', { timeout: 120_000 }, () => {
     await typing;
     expect(await converged([alice, bob])).toBe('Hello and more');
     const state = (await serverState()).state;
-    expect(state).toEqual({ text: 'Hello and more' });
+    expect(state).toEqual({ ...before, text: 'Hello and more' });
+    expect(state).not.toHaveProperty('plan');
+    await bob.waitForSelector('#timeline li[data-kind="lifecycle"] code:has-text("ystate.version.undone")');
     // The slider went back to live.
     await expect(bob.locator('#history-label').textContent()).resolves.toMatch(/^live/);
   });
 
-  it('restores the named version while another page types; what is typed after it stays', async () => {
+  it('restores the named version while another page types; what is typed after it stays', async (test) => {
     await alice.locator('#editor').focus();
     await alice.keyboard.press('Control+End');
     const typing = alice.keyboard.type(' !!!', { delay: 60 });
@@ -164,25 +153,8 @@ describe('the demo history view', { timeout: 120_000 }, () => {
     expect(' !!!'.endsWith(text.slice('Hello'.length))).toBe(true);
     expect((await history()).some((step) => step.event?.name === 'ystate.version.reverted')).toBe(true);
     expect(pageErrors).toEqual([]);
-    await mkdir(ARTIFACTS, { recursive: true });
     await bob.locator('#versions button:has-text("before-agent")').click();
     await bob.waitForSelector('#entry:not([hidden])');
-    await bob.screenshot({ path: `${ARTIFACTS}history.png`, fullPage: true });
+    await screenshot(bob, 'history', test);
   });
 });
-
-/** Calls `read` until `done` holds for its result (a condition on real state, no fixed sleep). */
-async function pollUntil<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
