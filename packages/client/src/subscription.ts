@@ -99,6 +99,7 @@ export class Subscription implements AsyncIterable<StateChange> {
     return this.currentSeq;
   }
 
+  /** Where the connection stands: connecting, open, reconnecting or closed. */
   get status(): ConnectionStatus {
     return this.currentStatus;
   }

@@ -88,8 +88,11 @@ export interface PatchWriteOptions extends WriteOptions {
 
 /** Documents backed by a durable log, kept in step across nodes. */
 export class Engine {
+  /** The open documents: opened on demand, shared by holders, evicted once idle. */
   readonly registry: DocumentRegistry;
+  /** The durable log every change goes to before anyone sees it. */
   readonly log: UpdateLog;
+  /** This node's id: the origin of its writes, and how peers tell its broadcasts apart. */
   readonly nodeId: string;
   private readonly live = new Map<string, LiveDocument>();
   private readonly contextFor: (docId: string) => LiveDocumentContext;

@@ -90,6 +90,7 @@ const table: Record<ErrorCode, { status: number; retryable?: true }> = {
   RUN_NOT_FOUND: { status: 404 },
 };
 
+/** What `new YStateError(options)` takes: a code from `ErrorCode`, a message, and the cause. */
 export interface YStateErrorOptions {
   code: ErrorCode;
   message: string;

@@ -77,6 +77,7 @@ export type {
   DocumentWriter,
   PatchOptions,
   StateDocumentOptions,
+  WriteTarget,
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';

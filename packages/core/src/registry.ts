@@ -9,6 +9,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import { type Change, StateDocument } from './state-document.js';
 import type { Writable } from './y-value.js';
 
+/** What a `DocumentRegistry` reports: documents opened, changed and closed, and eviction errors. */
 export interface RegistryEvents {
   opened: (doc: StateDocument) => void;
   changed: (change: Change, doc: StateDocument) => void;
@@ -17,6 +18,7 @@ export interface RegistryEvents {
   error: (error: unknown, docId: string) => void;
 }
 
+/** Options of `new DocumentRegistry(options)`. */
 export interface RegistryOptions {
   /** Evict a document this long after its last holder released it. Default 30 s; `Infinity` never. */
   idleTimeoutMs?: number;

@@ -23,6 +23,7 @@ export class SeqTracker {
     return highest;
   }
 
+  /** True when this node has the entry `seq`. */
   has(seq: number): boolean {
     return seq <= this.mark || this.ahead.has(seq);
   }

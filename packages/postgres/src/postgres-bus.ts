@@ -33,6 +33,7 @@ import {
 } from './notification.js';
 import { ENTRY_COLUMNS, type EntryRow, entryOfRow } from './rows.js';
 
+/** Options of `new PostgresSyncBus(options)`. */
 export interface PostgresSyncBusOptions {
   /** Publishes and reads referenced rows through this pool. */
   pool: Pool;

@@ -8,6 +8,7 @@ import { type ImportResult, importDocument, type UpdateLog } from '@ystate/core'
 import type { Cluster, Redis } from 'ioredis';
 import { Y_REDIS_ORIGIN, YRedisUpdateLog } from './y-redis-log.js';
 
+/** What `importYRedisDocument` needs. */
 export interface YRedisImportOptions {
   /** A connection to the Redis that holds the y-redis document (not closed here). */
   redis: Redis | Cluster;

@@ -38,6 +38,7 @@ import {
 import { PlainSubscriber, ShardedSubscriber, type Subscriber, type SubscriberEvents } from './subscriber.js';
 import { toEntry } from './y-redis-log.js';
 
+/** Options of `new RedisSyncBus(options)`. */
 export interface RedisSyncBusOptions {
   /** The command connection, used to publish; subscriber connections are made from its settings. */
   redis: Redis | Cluster;

@@ -38,6 +38,7 @@ import {
 } from './keys.js';
 import { isBeyondHead, type ScriptCommands, withScripts } from './scripts.js';
 
+/** Options of `new RedisUpdateLog(options)`. */
 export interface RedisUpdateLogOptions {
   /** The command connection (auto-pipelining recommended). The log does not close it. */
   redis: Redis | Cluster;

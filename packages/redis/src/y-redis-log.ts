@@ -24,6 +24,7 @@ import { type ScriptCommands, withScripts } from './scripts.js';
 /** The origin of entries read from the y-redis layout, which does not record one. */
 export const Y_REDIS_ORIGIN = 'y-redis';
 
+/** Options of `new YRedisUpdateLog(options)`. */
 export interface YRedisUpdateLogOptions {
   /** The command connection. The log does not close it. */
   redis: Redis | Cluster;
