@@ -101,6 +101,7 @@ export class Engine {
   private readonly onError: (error: unknown, operation: string, docId: string) => void;
   private readonly errorListeners = new Set<(error: unknown, operation: string, docId: string) => void>();
 
+  /** An engine on `options.log` (and `options.bus` for several nodes); documents open on first use. */
   constructor(options: EngineOptions) {
     this.log = options.log;
     this.nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 10)}`;

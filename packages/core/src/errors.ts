@@ -101,6 +101,7 @@ export interface YStateErrorOptions {
 export class YStateError extends Error {
   readonly code: ErrorCode;
 
+  /** An error with a code from `ErrorCode`; its HTTP status and close code follow from the code. */
   constructor({ code, message, cause }: YStateErrorOptions) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'YStateError';

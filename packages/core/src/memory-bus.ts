@@ -42,6 +42,7 @@ export class MemorySyncBus implements SyncBus {
   private readonly options: MemorySyncBusOptions;
   private closed = false;
 
+  /** A bus on a hub of its own; `peer()` makes more buses on the same hub. */
   constructor(options: MemorySyncBusOptions = {}) {
     this.options = options;
   }

@@ -11,8 +11,11 @@ import type { Writable } from './y-value.js';
 
 /** What a `DocumentRegistry` reports: documents opened, changed and closed, and eviction errors. */
 export interface RegistryEvents {
+  /** A document was opened (loaded). */
   opened: (doc: StateDocument) => void;
+  /** An open document changed. */
   changed: (change: Change, doc: StateDocument) => void;
+  /** A document was evicted or closed. */
   closed: (docId: string) => void;
   /** `beforeEvict` failed; the document stays open. */
   error: (error: unknown, docId: string) => void;
@@ -43,6 +46,7 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
   private readonly load: (docId: string) => StateDocument | Promise<StateDocument>;
   private readonly beforeEvict: RegistryOptions['beforeEvict'];
 
+  /** A registry with no documents open yet. */
   constructor(options: RegistryOptions = {}) {
     super();
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;

@@ -7,6 +7,7 @@ export class SeqTracker {
   private mark: number;
   private readonly ahead = new Set<number>();
 
+  /** A tracker holding every seq up to `watermark`. */
   constructor(watermark = 0) {
     this.mark = watermark;
   }

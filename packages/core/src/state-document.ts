@@ -105,6 +105,7 @@ export class StateDocument {
   private destroyed = false;
   private pausedWrites = false;
 
+  /** A document named `docId`, wrapping `options.ydoc` or a new Y.Doc. */
   constructor(docId: string, options: StateDocumentOptions = {}) {
     this.docId = docId;
     this.ydoc = options.ydoc ?? new Y.Doc();

@@ -86,6 +86,7 @@ export class PostgresSyncBus implements SyncBus {
   private readonly reconnectListeners = new Set<() => void>();
   private closed = false;
 
+  /** A bus publishing through `options.pool` and listening on its own connection. */
   constructor(options: PostgresSyncBusOptions) {
     this.tables = storeTables(options.schema, options.tablePrefix);
     this.pool = options.pool;

@@ -69,6 +69,7 @@ export class PostgresUpdateLog implements UpdateLog {
   private readonly sql: ReturnType<typeof statements>;
   private closed = false;
 
+  /** A log in the (already migrated) tables of `options.pool`'s database. */
   constructor(options: PostgresUpdateLogOptions) {
     this.tables = storeTables(options.schema, options.tablePrefix);
     this.pool = options.pool;

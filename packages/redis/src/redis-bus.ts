@@ -96,6 +96,7 @@ export class RedisSyncBus implements SyncBus {
   private subscriber: Promise<Subscriber> | undefined;
   private closed = false;
 
+  /** A bus on the Redis of `options.redis`; subscriber connections are made on first use. */
   constructor(options: RedisSyncBusOptions) {
     this.layout = options.layout ?? 'ystate';
     this.prefix = options.prefix ?? (this.layout === 'ystate' ? DEFAULT_PREFIX : '');

@@ -46,6 +46,7 @@ export class YRedisUpdateLog implements UpdateLog {
   private readonly pageSize: number;
   private closed = false;
 
+  /** A log in y-redis 1.x's key layout on `options.redis` (which it does not close). */
   constructor(options: YRedisUpdateLogOptions) {
     this.prefix = options.prefix ?? '';
     checkPrefix(this.prefix, 'y-redis');
