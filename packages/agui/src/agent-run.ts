@@ -70,6 +70,7 @@ export interface ExecutedActions {
   mergeSeq: number | undefined;
 }
 
+/** One agent run against one document: validates each AG-UI event, plans what it does to the document, and executes the plan (see the top of this file). */
 export class AgentRun {
   private readonly order = new EventOrder();
   private readonly chunks = new ChunkExpander();

@@ -8,6 +8,7 @@ export interface ApplyAgentEventsOptions extends AgentRunOptions {
   baseSeq: number;
 }
 
+/** What `applyAgentEvents` did. */
 export interface AppliedAgentEvents {
   /** Events taken (chunk events count once). */
   events: number;

@@ -4,6 +4,7 @@ import type { BaseEvent } from '@ag-ui/core';
 import type { Engine } from '@ystate/core';
 import { DocumentStream, type DocumentStreamOptions } from './document-stream.js';
 
+/** Options of `documentEvents` (those of a document stream, without value sharing). */
 export type DocumentEventsOptions = Omit<DocumentStreamOptions, 'shareValues'>;
 
 /**

@@ -28,6 +28,7 @@ import { acquireView, type StreamView, type ViewHold } from './stream-view.js';
 
 export type { YStateEventMetadata } from './stream-view.js';
 
+/** Options of a document's AG-UI event stream (`documentEvents`, the HTTP routes). */
 export interface DocumentStreamOptions {
   /** A JSON Pointer: stream only the subtree there (default: the whole document). */
   path?: string;

@@ -29,6 +29,7 @@ export interface ExtraRoute {
   /** With one `:docId` segment, e.g. `/api/docs/:docId/events`. */
   path: string;
   access: 'read' | 'write';
+  /** Answers the request; called once authentication and the `access` check passed. */
   handler(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): Promise<void>;
 }
 

@@ -12,7 +12,7 @@ export type { AppliedAgentEvents, ApplyAgentEventsOptions } from './apply-agent-
 export { applyAgentEvents } from './apply-agent-events.js';
 export type { DocumentEventsOptions } from './document-events.js';
 export { documentEvents } from './document-events.js';
-export type { YStateEventMetadata } from './document-stream.js';
+export type { DocumentStreamOptions, YStateEventMetadata } from './document-stream.js';
 export { AgentProtocolRule } from './event-order.js';
 export type { ExtraRoute, RouteContext } from './http.js';
 export type { AguiProxyOptions } from './proxy.js';

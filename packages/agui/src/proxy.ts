@@ -15,6 +15,7 @@ import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError 
 import { parseRunAgentInput, type RunEnd } from './run-input.js';
 import { type FetchFunction, upstreamEvents } from './upstream.js';
 
+/** Options of `aguiProxyRoute`: the upstream AG-UI agent and how to call it. */
 export interface AguiProxyOptions {
   /** The upstream AG-UI agent's endpoint (it receives the `RunAgentInput` by POST). */
   upstream: URL | string;

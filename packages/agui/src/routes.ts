@@ -12,6 +12,7 @@ import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError 
 import { type AguiProxyOptions, aguiProxyRoute } from './proxy.js';
 import { parseRunAgentInput, type RunEnd, ystatePropsOf } from './run-input.js';
 
+/** Options of `aguiRoutes`: run time limits and the optional proxy to an upstream agent. */
 export interface AguiRoutesOptions {
   /** An `/agui` run ends (RUN_FINISHED) after this long without a change (default 30 s). */
   idleMs?: number;

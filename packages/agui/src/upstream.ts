@@ -7,6 +7,7 @@
 import { runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
 import type { BaseEvent, RunAgentInput } from '@ag-ui/core';
 
+/** A `fetch` (the global one by default) used to call an upstream agent. */
 export type FetchFunction = (input: string | URL, init: RequestInit) => Promise<Response>;
 
 export interface UpstreamRequest {

@@ -32,6 +32,7 @@ export interface BackupProgress {
 export interface WriteArchiveFileOptions {
   /** Only documents matching this pattern (`projects/*`, `runs/**`); default all. */
   docs?: string;
+  /** Called as documents are written, with the counts so far. */
   onProgress?: (progress: BackupProgress) => void;
   /** Stops the backup (the temp file is removed and the call rejects). */
   signal?: AbortSignal;

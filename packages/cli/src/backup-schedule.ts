@@ -11,6 +11,7 @@ import type { UpdateLog } from '@ystate/core';
 import type { Logger } from 'pino';
 import { writeArchiveFile } from './archive-file.js';
 
+/** Options of `scheduleBackups`. */
 export interface BackupScheduleOptions {
   /** How often, in milliseconds (measured from one start to the next; runs never overlap). */
   everyMs: number;

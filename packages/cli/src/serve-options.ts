@@ -28,10 +28,12 @@ export { usageError } from './options.js';
 
 /** Log levels, as pino names them. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A pino log level. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `pretty`: one readable line per record; `json`: pino's JSON lines. */
 export const LOG_FORMATS = ['pretty', 'json'] as const;
+/** How `ystate serve` writes its log. */
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
@@ -39,6 +41,7 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
  * `interval` on a timer, `never` (the operating system decides).
  */
 export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
+/** One of `FSYNC_POLICIES`. */
 export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
 /** The validated configuration of `ystate serve`. */
@@ -242,6 +245,7 @@ const OPTIONS = {
   },
 } as const satisfies Record<string, ValueOption>;
 
+/** The name of a `ystate serve` option. */
 export type OptionKey = keyof typeof OPTIONS;
 
 const positiveInt = z.number().int().positive();

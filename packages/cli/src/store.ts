@@ -23,6 +23,7 @@ export interface OpenedStore {
    * `redis cluster at redis://h1:7000,redis://h2:7001`.
    */
   readonly description: string;
+  /** Closes the log and the bus. */
   close(): Promise<void>;
 }
 

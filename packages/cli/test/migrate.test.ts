@@ -84,7 +84,7 @@ describe('ystate migrate --from y-redis', () => {
     const a = written.get('rooms/a')!;
     const b = written.get('rooms/b')!;
     expect(migrate.stdout).toBe(
-      `rooms/a: imported ${a.updates} updates, checkpoint at ${a.updates}\nrooms/b: imported ${b.updates} updates, checkpoint at ${b.updates}\n`,
+      `rooms/a: imported ${a.updates} updates, checkpoint at ${a.updates}, verified\nrooms/b: imported ${b.updates} updates, checkpoint at ${b.updates}, verified\n`,
     );
     expect(migrate.stderr).toMatch(
       /migrated 2 documents \(\d+ updates\) from y-redis at redis:\/\/127\.0\.0\.1:\d+\/? into file log in/,
@@ -135,7 +135,7 @@ describe('ystate migrate --from y-redis', () => {
   it('refuses other sources and a missing --redis with exit 2', async () => {
     const leveldb = await ystate('migrate', '--from', 'y-websocket-leveldb', '--redis', redis.url);
     expect(leveldb.code).toBe(2);
-    expect(leveldb.stderr).toMatch(/only y-redis is supported/);
+    expect(leveldb.stderr).toMatch(/expected one of y-redis, y-leveldb, files, postgres/);
     const noRedis = await ystate('migrate', '--from', 'y-redis');
     expect(noRedis.code).toBe(2);
     expect(noRedis.stderr).toMatch(/--redis URL is required/);

@@ -57,6 +57,7 @@ export class YStateClient {
   private readonly fetchFn: typeof fetch;
   private readonly seen = new Map<string, number>();
 
+  /** A client of the ystate server at `options.url`. */
   constructor(readonly options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));

@@ -58,6 +58,7 @@ export class YStateClientError extends Error {
   /** The HTTP status of the answer (undefined when there was none). */
   readonly status: number | undefined;
 
+  /** An error with a code, a message and, for an HTTP answer, its status. */
   constructor(options: { code: YStateClientErrorCode; message: string; status?: number; cause?: unknown }) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code;

@@ -67,6 +67,7 @@ export class Subscription implements AsyncIterable<StateChange> {
   private readonly firstValue: Promise<Json>;
   private settleFirst: { resolve: (value: Json) => void; reject: (error: unknown) => void } | undefined;
 
+  /** Opens the event stream of `docId` at once; use `YStateClient.subscribe` rather than this. */
   constructor(
     private readonly client: YStateClient,
     readonly docId: string,
@@ -99,6 +100,7 @@ export class Subscription implements AsyncIterable<StateChange> {
     return this.currentSeq;
   }
 
+  /** Where the connection stands: connecting, open, reconnecting or closed. */
   get status(): ConnectionStatus {
     return this.currentStatus;
   }

@@ -16,6 +16,7 @@ import type { UpdateLog } from './update-log.js';
 
 /** The first bytes of every archive. */
 export const ARCHIVE_MAGIC = new TextEncoder().encode('YSTATE-ARCHIVE\n');
+/** The archive format version this code writes (docs/backup.md). */
 export const ARCHIVE_VERSION = 1;
 
 const RecordType = { header: 1, document: 2, entry: 3, checkpoint: 4, end: 5 } as const;
@@ -28,6 +29,7 @@ export interface ArchiveProgress {
   entries: number;
 }
 
+/** How many documents, entries and checkpoints an archive holds. */
 export interface ArchiveCounts {
   docs: number;
   entries: number;

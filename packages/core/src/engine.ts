@@ -88,8 +88,11 @@ export interface PatchWriteOptions extends WriteOptions {
 
 /** Documents backed by a durable log, kept in step across nodes. */
 export class Engine {
+  /** The open documents: opened on demand, shared by holders, evicted once idle. */
   readonly registry: DocumentRegistry;
+  /** The durable log every change goes to before anyone sees it. */
   readonly log: UpdateLog;
+  /** This node's id: the origin of its writes, and how peers tell its broadcasts apart. */
   readonly nodeId: string;
   private readonly live = new Map<string, LiveDocument>();
   private readonly contextFor: (docId: string) => LiveDocumentContext;
@@ -98,6 +101,7 @@ export class Engine {
   private readonly onError: (error: unknown, operation: string, docId: string) => void;
   private readonly errorListeners = new Set<(error: unknown, operation: string, docId: string) => void>();
 
+  /** An engine on `options.log` (and `options.bus` for several nodes); documents open on first use. */
   constructor(options: EngineOptions) {
     this.log = options.log;
     this.nodeId = options.nodeId ?? `node-${Math.random().toString(36).slice(2, 10)}`;

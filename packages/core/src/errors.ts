@@ -90,6 +90,7 @@ const table: Record<ErrorCode, { status: number; retryable?: true }> = {
   RUN_NOT_FOUND: { status: 404 },
 };
 
+/** What `new YStateError(options)` takes: a code from `ErrorCode`, a message, and the cause. */
 export interface YStateErrorOptions {
   code: ErrorCode;
   message: string;
@@ -100,6 +101,7 @@ export interface YStateErrorOptions {
 export class YStateError extends Error {
   readonly code: ErrorCode;
 
+  /** An error with a code from `ErrorCode`; its HTTP status and close code follow from the code. */
   constructor({ code, message, cause }: YStateErrorOptions) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'YStateError';

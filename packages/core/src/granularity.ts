@@ -8,6 +8,7 @@
 
 import { compilePattern } from './path-pattern.js';
 
+/** What a document's log records: every Yjs update, one entry per transaction, updates coalesced over `windowMs`, or lifecycle events only (docs/architecture.md, "Granularity"). */
 export type Granularity =
   | { mode: 'update' }
   | { mode: 'transaction' }

@@ -17,6 +17,7 @@ import { toJsonValue } from './y-value.js';
 
 /** The transaction origin of entries applied from a log or a bus: they are durable already. */
 export class LogOrigin {
+  /** The origin of a change applied from the log entry `seq`, written by `origin`. */
   constructor(
     /** The last seq applied in the transaction. */
     readonly seq: number,

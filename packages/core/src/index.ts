@@ -21,6 +21,8 @@ export type { Granularity, GranularityRule } from './granularity.js';
 export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
 export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
+export type { ImportDocumentOptions, ImportResult } from './import-document.js';
+export { importDocument, verifyImport } from './import-document.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
 export { diffJson } from './json-diff.js';
@@ -75,6 +77,7 @@ export type {
   DocumentWriter,
   PatchOptions,
   StateDocumentOptions,
+  WriteTarget,
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents } from './transaction-patch.js';

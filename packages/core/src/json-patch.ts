@@ -3,11 +3,17 @@
 import { ErrorCode, YStateError } from './errors.js';
 import { assertJson, isPlainObject, type Json } from './json.js';
 
+/** RFC 6902 `add`: insert into an array or set an object member. */
 export type AddOperation = { op: 'add'; path: string; value: Json };
+/** RFC 6902 `remove`: delete the value at `path`. */
 export type RemoveOperation = { op: 'remove'; path: string };
+/** RFC 6902 `replace`: replace the existing value at `path`. */
 export type ReplaceOperation = { op: 'replace'; path: string; value: Json };
+/** RFC 6902 `move`: remove the value at `from` and add it at `path`. */
 export type MoveOperation = { op: 'move'; from: string; path: string };
+/** RFC 6902 `copy`: add a copy of the value at `from` at `path`. */
 export type CopyOperation = { op: 'copy'; from: string; path: string };
+/** RFC 6902 `test`: the whole patch is refused (PATCH_TEST_FAILED) unless `path` holds `value`. */
 export type TestOperation = { op: 'test'; path: string; value: Json };
 
 /** One RFC 6902 operation. */

@@ -1,8 +1,12 @@
 /** JSON values as the document's JSON view holds them. */
 
+/** A JSON string, number, boolean or null. */
 export type JsonPrimitive = string | number | boolean | null;
+/** A JSON object. */
 export type JsonObject = { [key: string]: Json };
+/** A JSON array. */
 export type JsonArray = Json[];
+/** Any JSON value: what a document's state and its paths hold. */
 export type Json = JsonPrimitive | JsonObject | JsonArray;
 
 import { ErrorCode, YStateError } from './errors.js';

@@ -71,6 +71,7 @@ export interface LifecycleFilter {
   path?: string;
 }
 
+/** Receives each lifecycle event recorded in a document's log, with its seq. */
 export type LifecycleListener = (event: RecordedLifecycleEvent) => void;
 
 /** Receives each Yjs update once the log holds it, with its seq and origin (what a server broadcasts). */

@@ -52,7 +52,9 @@ const REDACTED_PATHS = [
 
 /** A logger's redaction rule: the fields to censor, and what each becomes (pino's `redact` option). */
 export interface LogRedaction {
+  /** The fields to censor (pino paths). */
   readonly paths: string[];
+  /** What a censored field becomes. */
   readonly censor: (value: unknown, path: string[]) => unknown;
 }
 

@@ -7,6 +7,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import { copyEntry, type LogEntry } from './log-entry.js';
 import type { BusListener, SignalListener, SyncBus } from './update-log.js';
 
+/** Options of `new MemorySyncBus(options)`. */
 export interface MemorySyncBusOptions {
   /**
    * Receives what a listener threw; the other listeners still get the entries. By default the
@@ -41,6 +42,7 @@ export class MemorySyncBus implements SyncBus {
   private readonly options: MemorySyncBusOptions;
   private closed = false;
 
+  /** A bus on a hub of its own; `peer()` makes more buses on the same hub. */
   constructor(options: MemorySyncBusOptions = {}) {
     this.options = options;
   }

@@ -9,14 +9,19 @@ import { ErrorCode, YStateError } from './errors.js';
 import { type Change, StateDocument } from './state-document.js';
 import type { Writable } from './y-value.js';
 
+/** What a `DocumentRegistry` reports: documents opened, changed and closed, and eviction errors. */
 export interface RegistryEvents {
+  /** A document was opened (loaded). */
   opened: (doc: StateDocument) => void;
+  /** An open document changed. */
   changed: (change: Change, doc: StateDocument) => void;
+  /** A document was evicted or closed. */
   closed: (docId: string) => void;
   /** `beforeEvict` failed; the document stays open. */
   error: (error: unknown, docId: string) => void;
 }
 
+/** Options of `new DocumentRegistry(options)`. */
 export interface RegistryOptions {
   /** Evict a document this long after its last holder released it. Default 30 s; `Infinity` never. */
   idleTimeoutMs?: number;
@@ -42,6 +47,7 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
   private readonly load: (docId: string) => StateDocument | Promise<StateDocument>;
   private readonly beforeEvict: RegistryOptions['beforeEvict'];
 
+  /** A registry with no documents open yet. */
   constructor(options: RegistryOptions = {}) {
     super();
     this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;

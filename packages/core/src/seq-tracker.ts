@@ -7,6 +7,7 @@ export class SeqTracker {
   private mark: number;
   private readonly ahead = new Set<number>();
 
+  /** A tracker holding every seq up to `watermark`. */
   constructor(watermark = 0) {
     this.mark = watermark;
   }
@@ -23,6 +24,7 @@ export class SeqTracker {
     return highest;
   }
 
+  /** True when this node has the entry `seq`. */
   has(seq: number): boolean {
     return seq <= this.mark || this.ahead.has(seq);
   }

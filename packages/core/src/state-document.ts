@@ -30,29 +30,40 @@ export interface Change {
   readonly seq?: number;
 }
 
+/** Receives each change of a document (`onChange`, `subscribe`). */
 export type ChangeListener = (change: Change) => void;
 
 /** Writes within one all-or-nothing batch; reads see the batch's own pending writes. */
 export interface DocumentWriter {
+  /** The JSON at `pointer` as the batch sees it, or `undefined`. */
   get(pointer: string): Json | undefined;
+  /** Sets an object member or replaces an array element; the parent must exist. */
   set(pointer: string, value: Writable): void;
+  /** Deletes the value at `pointer`, which must exist. */
   delete(pointer: string): void;
+  /** Inserts into an array at the pointer's last segment (an index, or `-` to append). */
   insert(pointer: string, value: Writable): void;
+  /** Appends values to the array at `pointer`. */
   push(pointer: string, ...values: Writable[]): void;
+  /** Deep-merges an object into the object at `pointer`. */
   merge(pointer: string, value: Writable): void;
+  /** Edits the collaborative text at `pointer` like `Array.prototype.splice`. */
   spliceText(pointer: string, index: number, deleteCount: number, text: string): void;
+  /** Applies one RFC 6902 operation (a failed `test` throws, undoing the whole batch). */
   apply(operation: PatchOperation): void;
 }
 
 /** The state a patch was written against: an encoded Yjs state, or a snapshot (documents with gc off). */
 export type BaseVersion = Uint8Array | Y.Snapshot;
 
+/** How `StateDocument.applyPatch` interprets a patch. */
 export interface PatchOptions {
   /** Interpret the patch against this earlier state and merge the result (see docs/architecture.md). */
   base?: BaseVersion;
   origin?: unknown;
 }
 
+/** Options of `new StateDocument(docId, options)`. */
 export interface StateDocumentOptions {
   /** An existing Y.Doc to wrap; a new one is created otherwise. */
   ydoc?: Y.Doc;
@@ -94,6 +105,7 @@ export class StateDocument {
   private destroyed = false;
   private pausedWrites = false;
 
+  /** A document named `docId`, wrapping `options.ydoc` or a new Y.Doc. */
   constructor(docId: string, options: StateDocumentOptions = {}) {
     this.docId = docId;
     this.ydoc = options.ydoc ?? new Y.Doc();
@@ -259,6 +271,7 @@ export class StateDocument {
     this.ydoc.destroy();
   }
 
+  /** True once `destroy` was called: the document reports no more changes. */
   get isDestroyed(): boolean {
     return this.destroyed;
   }

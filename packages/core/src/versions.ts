@@ -33,10 +33,15 @@ export const VersionLifecycle = {
 export interface VersionHost {
   readonly log: UpdateLog;
   readonly nodeId: string;
+  /** Opens a live document (held until `release`). */
   open(docId: string): Promise<StateDocument>;
+  /** Lets go of a document opened with `open`. */
   release(docId: string): void;
+  /** The state of a document at a seq or time. */
   stateAt(docId: string, at: HistoryPoint): Promise<HistoricalState>;
+  /** Applies a Yjs update; resolves with its seq once the log holds it. */
   receive(docId: string, update: Uint8Array, options?: { origin?: string }): Promise<{ seq: number }>;
+  /** Records a lifecycle event (with optional state changes in the same entry); resolves with its seq. */
   record(
     docId: string,
     event: unknown,

@@ -9,6 +9,7 @@ export type YValue = Y.Map<unknown> | Y.Array<unknown> | Y.Text | string | numbe
 
 /** Marks a string that should be stored as collaborative `Y.Text` rather than a primitive. */
 export class CollaborativeText {
+  /** Marks `text` to be stored as collaborative text (`Y.Text`) rather than a plain string. */
   constructor(readonly text: string) {}
 }
 

@@ -33,6 +33,7 @@ import {
 } from './notification.js';
 import { ENTRY_COLUMNS, type EntryRow, entryOfRow } from './rows.js';
 
+/** Options of `new PostgresSyncBus(options)`. */
 export interface PostgresSyncBusOptions {
   /** Publishes and reads referenced rows through this pool. */
   pool: Pool;
@@ -85,6 +86,7 @@ export class PostgresSyncBus implements SyncBus {
   private readonly reconnectListeners = new Set<() => void>();
   private closed = false;
 
+  /** A bus publishing through `options.pool` and listening on its own connection. */
   constructor(options: PostgresSyncBusOptions) {
     this.tables = storeTables(options.schema, options.tablePrefix);
     this.pool = options.pool;

@@ -26,6 +26,7 @@ import { channelName, type StoreTables, statementName, storeTables } from './nam
 import { appendFrames, DEFAULT_MAX_NOTIFY_BYTES } from './notification.js';
 import { ENTRY_COLUMNS, type EntryRow, entryOfRow } from './rows.js';
 
+/** Options of `new PostgresUpdateLog(options)`. */
 export interface PostgresUpdateLogOptions {
   /** The connection pool; the log borrows connections per statement and never ends the pool. */
   pool: Pool;
@@ -68,6 +69,7 @@ export class PostgresUpdateLog implements UpdateLog {
   private readonly sql: ReturnType<typeof statements>;
   private closed = false;
 
+  /** A log in the (already migrated) tables of `options.pool`'s database. */
   constructor(options: PostgresUpdateLogOptions) {
     this.tables = storeTables(options.schema, options.tablePrefix);
     this.pool = options.pool;

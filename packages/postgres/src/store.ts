@@ -8,6 +8,7 @@ import { storeTables } from './names.js';
 import { PostgresSyncBus } from './postgres-bus.js';
 import { PostgresUpdateLog } from './postgres-log.js';
 
+/** Options of `createPostgresStore`. */
 export interface PostgresStoreOptions {
   /** `postgresql://user:password@host:port/database?…`; libpq's PG* environment variables fill in what is missing. */
   connectionString?: string;

@@ -1,14 +1,14 @@
 /**
  * `importYRedisDocument`: copies a y-redis 1.x document (`<name>:updates`) into any ystate
- * `UpdateLog`, one entry per y-redis update in list order, then stores a checkpoint at the head
- * built by applying the updates to a Y.Doc (never by merging them). Used by `ystate migrate`.
+ * `UpdateLog` with core's `importDocument`: one entry per y-redis update in list order, then a
+ * checkpoint at the head. `yRedisUpdates` reads the list in batches. Used by `ystate migrate`.
  */
 
-import { type EntryInput, ErrorCode, type UpdateLog, YStateError } from '@ystate/core';
+import { type ImportResult, importDocument, type UpdateLog } from '@ystate/core';
 import type { Cluster, Redis } from 'ioredis';
-import * as Y from 'yjs';
 import { Y_REDIS_ORIGIN, YRedisUpdateLog } from './y-redis-log.js';
 
+/** What `importYRedisDocument` needs. */
 export interface YRedisImportOptions {
   /** A connection to the Redis that holds the y-redis document (not closed here). */
   redis: Redis | Cluster;
@@ -28,76 +28,37 @@ export interface YRedisImportOptions {
   checkpoint?: boolean;
 }
 
-export interface YRedisImportResult {
-  docId: string;
-  /** How many updates were imported (= the head of the new log). */
-  entries: number;
-  /** The seq of the stored checkpoint, when one was stored. */
-  checkpointSeq?: number;
-  /** The imported document's state as one update (what a fresh load yields). */
-  state: Uint8Array;
-}
+/** What `importYRedisDocument` did. */
+export type YRedisImportResult = ImportResult;
 
 /**
  * Imports one y-redis document. Throws DOCUMENT_EXISTS when the target already has entries for
  * `docId`, INVALID_UPDATE when a y-redis list element is not a Yjs update. Writers should be
  * stopped first: updates pushed after the import started are not copied.
  */
-export async function importYRedisDocument(options: YRedisImportOptions): Promise<YRedisImportResult> {
-  const docId = options.docId ?? options.name;
-  const origin = options.origin ?? Y_REDIS_ORIGIN;
-  const time = options.time ?? Date.now();
-  const batchSize = options.batchSize ?? 1000;
-  const { log } = options;
-  if ((await log.head(docId)) > 0) {
-    throw new YStateError({
-      code: ErrorCode.DOCUMENT_EXISTS,
-      message: `"${docId}" already has a log; import into a new docId or remove it first`,
-    });
-  }
-  const source = new YRedisUpdateLog({ redis: options.redis, readPageSize: batchSize });
-  const end = await source.head(options.name);
-  const ydoc = new Y.Doc();
-  try {
-    let imported = 0;
-    for (let from = 1; from <= end; from += batchSize) {
-      const updates = await source.read(options.name, { from, to: Math.min(end, from + batchSize - 1) });
-      const batch: EntryInput[] = updates.map((update) => {
-        applyOrThrow(ydoc, update.payload, options.name, update.seq);
-        return { kind: 'update', time, origin, flags: 0, payload: update.payload };
-      });
-      const stored = await log.append(docId, batch);
-      imported += stored.length;
-      // Large documents: let other work run between batches.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-    const state = Y.encodeStateAsUpdate(ydoc);
-    const result: YRedisImportResult = { docId, entries: imported, state };
-    if (imported > 0 && options.checkpoint !== false) {
-      await log.storeCheckpoint(docId, {
-        kind: 'checkpoint',
-        seq: imported,
-        time,
-        origin,
-        flags: 0,
-        payload: state,
-      });
-      result.checkpointSeq = imported;
-    }
-    return result;
-  } finally {
-    ydoc.destroy();
-  }
+export function importYRedisDocument(options: YRedisImportOptions): Promise<YRedisImportResult> {
+  const { name } = options;
+  return importDocument({
+    log: options.log,
+    docId: options.docId ?? name,
+    updates: yRedisUpdates(options.redis, name, options.batchSize),
+    origin: options.origin ?? Y_REDIS_ORIGIN,
+    describe: (index) => `element ${index} of "${name}:updates"`,
+    ...(options.time !== undefined ? { time: options.time } : {}),
+    ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+  });
 }
 
-function applyOrThrow(ydoc: Y.Doc, update: Uint8Array, name: string, seq: number): void {
-  try {
-    Y.applyUpdate(ydoc, update);
-  } catch (cause) {
-    throw new YStateError({
-      code: ErrorCode.INVALID_UPDATE,
-      message: `element ${seq - 1} of "${name}:updates" is not a Yjs update`,
-      cause,
-    });
+/** The updates of the y-redis document `name` as they are when called, `batchSize` (default 1,000) at a time. */
+export async function* yRedisUpdates(
+  redis: Redis | Cluster,
+  name: string,
+  batchSize = 1000,
+): AsyncGenerator<Uint8Array[]> {
+  const source = new YRedisUpdateLog({ redis, readPageSize: batchSize });
+  const end = await source.head(name);
+  for (let from = 1; from <= end; from += batchSize) {
+    const entries = await source.read(name, { from, to: Math.min(end, from + batchSize - 1) });
+    yield entries.map((entry) => entry.payload);
   }
 }

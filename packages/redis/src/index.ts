@@ -8,7 +8,7 @@
 
 export type { RedisClusterConfig, RedisConnectionConfig } from './connection.js';
 export type { YRedisImportOptions, YRedisImportResult } from './import-y-redis.js';
-export { importYRedisDocument } from './import-y-redis.js';
+export { importYRedisDocument, yRedisUpdates } from './import-y-redis.js';
 export type { DocumentKeys, RedisLayout, YRedisKeys } from './keys.js';
 export { DEFAULT_PREFIX, documentKeys, keySlot, yRedisKeys } from './keys.js';
 export type { RedisSyncBusOptions } from './redis-bus.js';

@@ -77,6 +77,7 @@ export interface YRedisKeys {
   signal: string;
 }
 
+/** The keys y-redis 1.x uses for a document: its updates list, its Pub/Sub channel, and ystate's signal channel beside them. */
 export function yRedisKeys(prefix: string, docId: string): YRedisKeys {
   return {
     updates: `${prefix}${docId}:updates`,

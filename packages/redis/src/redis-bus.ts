@@ -38,6 +38,7 @@ import {
 import { PlainSubscriber, ShardedSubscriber, type Subscriber, type SubscriberEvents } from './subscriber.js';
 import { toEntry } from './y-redis-log.js';
 
+/** Options of `new RedisSyncBus(options)`. */
 export interface RedisSyncBusOptions {
   /** The command connection, used to publish; subscriber connections are made from its settings. */
   redis: Redis | Cluster;
@@ -95,6 +96,7 @@ export class RedisSyncBus implements SyncBus {
   private subscriber: Promise<Subscriber> | undefined;
   private closed = false;
 
+  /** A bus on the Redis of `options.redis`; subscriber connections are made on first use. */
   constructor(options: RedisSyncBusOptions) {
     this.layout = options.layout ?? 'ystate';
     this.prefix = options.prefix ?? (this.layout === 'ystate' ? DEFAULT_PREFIX : '');

@@ -38,6 +38,7 @@ import {
 } from './keys.js';
 import { isBeyondHead, type ScriptCommands, withScripts } from './scripts.js';
 
+/** Options of `new RedisUpdateLog(options)`. */
 export interface RedisUpdateLogOptions {
   /** The command connection (auto-pipelining recommended). The log does not close it. */
   redis: Redis | Cluster;
@@ -109,6 +110,7 @@ export class RedisUpdateLog implements UpdateLog {
   /** The append script calls not answered yet (they settle without rejecting). */
   private readonly calls = new Set<Promise<void>>();
 
+  /** A log in the ystate key layout on `options.redis` (which it does not close). */
   constructor(options: RedisUpdateLogOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     checkPrefix(this.prefix, 'ystate');

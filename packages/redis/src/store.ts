@@ -9,6 +9,7 @@ import { RedisSyncBus } from './redis-bus.js';
 import { RedisUpdateLog } from './redis-log.js';
 import { YRedisUpdateLog } from './y-redis-log.js';
 
+/** Options of `createRedisStore`. */
 export interface RedisStoreOptions {
   /** Where Redis is: a URL, ioredis `RedisOptions`, or `{ nodes, ...ClusterOptions }` for a cluster. */
   redis: RedisConnectionConfig;

@@ -24,6 +24,7 @@ import { type ScriptCommands, withScripts } from './scripts.js';
 /** The origin of entries read from the y-redis layout, which does not record one. */
 export const Y_REDIS_ORIGIN = 'y-redis';
 
+/** Options of `new YRedisUpdateLog(options)`. */
 export interface YRedisUpdateLogOptions {
   /** The command connection. The log does not close it. */
   redis: Redis | Cluster;
@@ -45,6 +46,7 @@ export class YRedisUpdateLog implements UpdateLog {
   private readonly pageSize: number;
   private closed = false;
 
+  /** A log in y-redis 1.x's key layout on `options.redis` (which it does not close). */
   constructor(options: YRedisUpdateLogOptions) {
     this.prefix = options.prefix ?? '';
     checkPrefix(this.prefix, 'y-redis');

@@ -170,6 +170,7 @@ export interface ExtraRoute {
   /** A path with one `:docId` segment, e.g. `/api/docs/:docId/events`. */
   path: string;
   access: Access;
+  /** Answers the request; called once authentication and the `access` check passed. */
   handler(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): Promise<void>;
 }
 

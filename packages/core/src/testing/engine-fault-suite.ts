@@ -40,6 +40,7 @@ export class FaultyLog implements UpdateLog {
   readonly publishesAppends: boolean;
   private readonly faults: Fault[] = [];
 
+  /** Wraps `inner`; every call passes through until a fault is armed. */
   constructor(private readonly inner: UpdateLog) {
     this.publishesAppends = inner.publishesAppends ?? false;
   }

@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 /** One edit: at `pos` delete `deleteCount` characters and insert `text` (like Array.prototype.splice). */
 export type TraceEdit = [pos: number, deleteCount: number, text: string];
 
+/** A recorded editing trace in the editing-traces "sequential" format: the text before and after, and its transactions of edits. */
 export interface SequentialTrace {
   startContent: string;
   endContent: string;

@@ -3,4 +3,5 @@
  * `IoFaults` as `openFileLog({ ioHooks })` and make the next write or fdatasync of a document fail.
  */
 
+export type { FaultOptions } from './io-faults.js';
 export { IoFaults, ioError } from './io-faults.js';

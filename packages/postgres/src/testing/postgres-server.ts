@@ -102,6 +102,7 @@ export class PostgresServer {
     return this.dir;
   }
 
+  /** True while the server process runs. */
   get running(): boolean {
     return this.child !== undefined;
   }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { createTestCertificates, type TlsFiles } from './tls.js';
 
+/** How `RedisServer.start` configures the redis-server it spawns. */
 export interface RedisServerOptions {
   /** Keep an append-only file fsynced on every write (`appendonly yes`, `appendfsync always`). */
   appendOnly?: boolean;
