@@ -5,6 +5,8 @@
  * that opens and evicts documents. Depends on yjs and lib0 only; runs in browsers too.
  */
 
+export type { DeliveryFailure, DeliveryStatus, DeliveryStore } from './delivery-store.js';
+export { MemoryDeliveryStore } from './delivery-store.js';
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
 export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
@@ -20,7 +22,7 @@ export {
 export type { Granularity, GranularityRule } from './granularity.js';
 export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
-export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
+export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, seqAtTime, stateAt } from './history.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
 export { assertJson, cloneJson, hasLoneSurrogate, isPlainObject, jsonEqual, MAX_DEPTH } from './json.js';
 export { diffJson } from './json-diff.js';

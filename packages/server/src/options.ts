@@ -6,6 +6,7 @@ import type { CryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CorsOptions } from './cors.js';
+import type { WebhookOptions } from './webhooks.js';
 
 /** What a principal may do with a document: `write` includes `read`. */
 export type Access = 'read' | 'write';
@@ -194,4 +195,6 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** Cross-origin access from browsers (default: none; see docs/server.md, "CORS"). */
   cors?: CorsOptions;
+  /** Webhook subscriptions delivered from the log (see docs/versions.md, "Webhooks"). */
+  webhooks?: WebhookOptions;
 }
