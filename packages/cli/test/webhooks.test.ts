@@ -117,7 +117,10 @@ describe('ystate serve with webhooks', () => {
       .poll(
         async () => {
           const status = await runCli(['webhooks', 'status', '--data', data], { cwd: dir });
-          return JSON.parse(status.stdout || '{}') as { healthy?: boolean; failing?: Record<string, unknown> };
+          return JSON.parse(status.stdout || '{}') as {
+            healthy?: boolean;
+            failing?: Record<string, unknown>;
+          };
         },
         { timeout: 15_000, interval: 200 },
       )
@@ -161,7 +164,9 @@ describe('ystate serve with webhooks', () => {
 
     const status = await runCli(['webhooks', 'status', '--redis', url], { cwd: dir });
     const { node: holder } = JSON.parse(status.stdout) as { node: string };
-    const delivering = nodes.find((node) => node.child.pid !== undefined && holder.endsWith(`-${node.child.pid}`));
+    const delivering = nodes.find(
+      (node) => node.child.pid !== undefined && holder.endsWith(`-${node.child.pid}`),
+    );
     expect(delivering).toBeDefined();
     const other = nodes.find((node) => node !== delivering)!;
     await delivering!.stop('SIGKILL');
