@@ -85,6 +85,8 @@ export { selectionRange, undo } from './undo.js';
 export type { DecodedUpdate } from './update-check.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
+export type { PrunePoint } from './version-pins.js';
+export { pinVersions, prunePoint } from './version-pins.js';
 export type {
   NamedVersion,
   VersionDiff,
@@ -94,6 +96,7 @@ export type {
 } from './versions.js';
 export {
   assertVersionName,
+  deleteVersion,
   diffVersions,
   findVersion,
   listVersions,
