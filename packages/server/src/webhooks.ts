@@ -271,6 +271,10 @@ class SubscriptionDelivery {
       this.docs.set(docId, { dueAt: now, sending: false, failure });
     }
     this.status.failing = { ...(stored?.failing ?? {}) };
+    this.context.metrics.webhookFailing.set(
+      { subscription: this.id },
+      Object.keys(this.status.failing).length,
+    );
     await store.saveStatus(this.id, this.status);
     this.holding = true;
     this.context.logger.info({ subscription: this.id }, `webhooks: delivering subscription "${this.id}"`);

@@ -165,7 +165,7 @@ function describe(result: Compacted): string {
   const parts = [
     result.stored.length === 0
       ? `checkpoint at the head (${formatCount(result.head)}) already there`
-      : `checkpoint${result.stored.length > 1 ? 's' : ''} at ${result.stored.map(formatCount).join(' and ')}`,
+      : `checkpoint${result.stored.length > 1 ? 's' : ''} at ${listOf(result.stored.map(formatCount))}`,
   ];
   if (result.pruned > 0) parts.push(`pruned ${formatCount(result.pruned)} entries`);
   parts.push(`${formatCount(result.retained)} retained`);
@@ -175,4 +175,9 @@ function describe(result: Compacted): string {
     );
   }
   return `${result.docId}: ${parts.join(', ')}`;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
