@@ -157,6 +157,8 @@ export interface RouteContext {
   docId: string;
   /** The authenticated principal (undefined on an open server). */
   principal: Principal | undefined;
+  /** What the principal may do with the document (`write` includes `read`; `write` on an open server). */
+  access: Access;
   /** Aborted when the client goes away or the server shuts down: end streams then. */
   signal: AbortSignal;
 }
