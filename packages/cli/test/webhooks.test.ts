@@ -9,7 +9,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useRedisServer } from '@ystate/redis/testing';
 import { WebhookReceiver } from '@ystate/server/testing';
@@ -83,6 +83,38 @@ function assertDelivered(receiver: WebhookReceiver, docId: string, head: number)
   expect(receiver.rejected).toBe(0);
   return duplicates;
 }
+
+describe('ystate webhooks', () => {
+  it('has --help, refuses bad usage, and a bad subscription stops serve with INVALID_CONFIG, never printing the secret', async () => {
+    const { dir } = await setup();
+    const help = await runCli(['webhooks', '--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: ystate webhooks status');
+    expect((await runCli(['--help'], { cwd: dir })).stdout).toMatch(/webhooks {2}show each webhook/);
+    expect((await runCli(['webhooks', 'nope', '--data', 'data'], { cwd: dir })).code).toBe(2);
+    await mkdir(join(dir, 'data'));
+    const empty = await runCli(['webhooks', 'status', '--data', 'data'], { cwd: dir });
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toContain('no webhook subscription has delivery state');
+
+    const badSecret = 'whsec_not base64 at all!';
+    const config = join(dir, 'bad.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        webhooks: {
+          subscriptions: [{ id: 'x', url: 'http://127.0.0.1:9/h', docs: '**', secret: badSecret }],
+        },
+      }),
+    );
+    const started = await runCli(['serve', '--port', '0', '--config', config, '--data', 'data'], {
+      cwd: dir,
+    });
+    expect(started.code).toBe(2);
+    expect(started.stderr + started.stdout).toContain('webhooks.0.secret');
+    expect(started.stderr + started.stdout).not.toContain(badSecret);
+  });
+});
 
 describe('ystate serve with webhooks', () => {
   it('delivers again what a SIGKILLed node had in flight, and catches up after a receiver outage', async () => {

@@ -349,8 +349,13 @@ class SubscriptionDelivery {
     const head = await engine.log.head(docId);
     if (head <= cursor) return;
     const to = Math.min(head, cursor + this.maxEntries);
-    const data = await this.describe(docId, cursor + 1, to);
-    const outcome = await this.post(data);
+    let outcome: string | undefined;
+    try {
+      outcome = await this.post(await this.describe(docId, cursor + 1, to));
+    } catch (error) {
+      // The message could not be made (the store is down, say): retried with backoff like a refusal.
+      outcome = `could not read the log: ${error instanceof Error ? error.message : String(error)}`;
+    }
     if (this.closed && outcome !== undefined) return;
     if (outcome === undefined) {
       await this.options.store.advance(this.id, docId, to);
