@@ -331,7 +331,11 @@ class SubscriptionDelivery {
     state.sending = true;
     state.dueAt = undefined;
     const sending = this.send(docId, state)
-      .catch((error) => this.report(error, docId))
+      .catch((error) => {
+        // The store failed (reading the head, raising the cursor): try again later, not at once.
+        state.dueAt = Date.now() + this.retryMinMs;
+        this.report(error, docId);
+      })
       .finally(() => {
         state.sending = false;
         this.inFlight.delete(sending);
