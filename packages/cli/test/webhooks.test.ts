@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { useRedisServer } from '@ystate/redis/testing';
 import { WebhookReceiver } from '@ystate/server/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, ServeProcess, tempDir } from './cli-process.js';
+import { assertBuilt, runCli, ServeProcess, tempDir, waitFor } from './cli-process.js';
 
 beforeAll(() => assertBuilt());
 
@@ -132,6 +132,7 @@ describe('ystate serve with webhooks', () => {
     await receiver.until(() => receiver.messages.length > before, 'a message in flight');
     const inFlight = receiver.messages.slice(before).map((m) => m.id);
     await node.stop('SIGKILL');
+    await waitFor(() => (receiver.holding === 0 ? true : undefined), 'the killed node’s requests to drop');
     receiver.release();
     node = await serve(['--config', config, '--data', data], dir);
     await receiver.until(

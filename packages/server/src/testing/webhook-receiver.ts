@@ -63,6 +63,8 @@ export class WebhookReceiver {
       void this.handle(request).then(
         ({ status, onAnswer }) => {
           const answer = () => {
+            // A sender that went away (killed while its request was held) never saw the answer.
+            if (response.destroyed || request.socket.destroyed) return;
             onAnswer?.();
             response.writeHead(status).end();
           };
@@ -90,6 +92,11 @@ export class WebhookReceiver {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
+  }
+
+  /** How many requests are held unanswered (their senders still connected). */
+  get holding(): number {
+    return this.held.size;
   }
 
   /** Answers every held request (2xx) and stops holding. */
