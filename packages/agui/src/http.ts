@@ -16,6 +16,8 @@ export interface RouteContext {
   docId: string;
   /** Whoever the server authenticated (opaque here). */
   principal: unknown;
+  /** What the principal may do with the document (a server too old to say is taken as `read`). */
+  access?: 'read' | 'write';
   /** Aborted when the client goes away or the server shuts down. */
   signal: AbortSignal;
 }

@@ -6,7 +6,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { type BaseEvent, EventType, type RunAgentInput } from '@ag-ui/core';
-import { type Engine, ErrorCode, YStateError } from '@ystate/core';
+import { type Engine, ErrorCode, type PatchOperation, type Undone, YStateError } from '@ystate/core';
 import { DocumentStream } from './document-stream.js';
 import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError } from './http.js';
 import { type AguiProxyOptions, aguiProxyRoute } from './proxy.js';
@@ -30,6 +30,17 @@ export interface AguiRoutesOptions {
   proxy?: Omit<AguiProxyOptions, 'maxBodyBytes' | 'heartbeatMs' | 'maxQueue' | 'onRunEnd'>;
   /** Called when a run served over `/agui` ends. */
   onRunEnd?: (end: RunEnd) => void;
+  /**
+   * Offered the JSON Patch an undo asked for by a run (`forwardedProps.ystate.undo`) would make,
+   * before it is written; throwing refuses it. A server's `onChange` hook does not see these
+   * undos unless it is passed here too.
+   */
+  beforeUndo?: (payload: {
+    docId: string;
+    principal: unknown;
+    origin: string;
+    patch: PatchOperation[];
+  }) => void | Promise<void>;
 }
 
 const DEFAULT_BODY_BYTES = 1024 * 1024;
@@ -91,7 +102,9 @@ export function eventsRoute(engine: Engine, options: AguiRoutesOptions = {}): Ex
  * (`forwardedProps.ystate.idleMs` may ask for another value, 0 = right after the snapshot), after
  * `maxRunMs`, or when the server shuts down. The input's `state` is ignored: the route only reads.
  * The client aborting ends the run on the server side at once. A run resumes from a seq the client
- * has (`Last-Event-ID`, `forwardedProps.ystate.since` or `?since=`) as `/events` does.
+ * has (`Last-Event-ID`, `forwardedProps.ystate.since` or `?since=`) as `/events` does. With
+ * `forwardedProps.ystate.undo: { run: "<runId>" }` (and write access) the route first undoes that
+ * earlier run (engine.undo) and reports it in RUN_FINISHED's `result.undone`.
  */
 export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): ExtraRoute {
   return {
@@ -102,11 +115,13 @@ export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): Extra
       let input: RunAgentInput;
       let stream: DocumentStream;
       let idleMs: number;
+      let undone: Undone | undefined;
       try {
         input = parseRunAgentInput(await readJsonBody(req, options.maxBodyBytes ?? DEFAULT_BODY_BYTES));
         const requested = ystatePropsOf(input);
         idleMs = Math.min(requested.idleMs ?? options.idleMs ?? 30_000, options.maxIdleMs ?? 600_000);
         const since = resumePointOf(req, requested.since);
+        if (requested.undo !== undefined) undone = await undoRun(engine, ctx, requested.undo, options);
         stream = await openStream(engine, ctx, requested.path ?? pathOf(req), since, options);
       } catch (error) {
         sendError(res, error);
@@ -130,7 +145,14 @@ export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): Extra
         if (step === 'idle' || step === 'stopped') {
           detail = step === 'idle' ? 'idle' : deadline.signal.aborted ? 'max-duration' : 'server';
         }
-        if (sink.isOpen) await sink.send({ type: EventType.RUN_FINISHED, threadId, runId });
+        if (sink.isOpen) {
+          await sink.send({
+            type: EventType.RUN_FINISHED,
+            threadId,
+            runId,
+            ...(undone === undefined ? {} : { result: { undone } }),
+          });
+        }
       } finally {
         clearTimeout(timer);
         stream.close();
@@ -146,6 +168,48 @@ export function runRoute(engine: Engine, options: AguiRoutesOptions = {}): Extra
       }
     },
   };
+}
+
+/**
+ * Undoes the run `undo.run` names, as the caller (write access needed; FORBIDDEN otherwise,
+ * INVALID_VALUE for a malformed request, RUN_NOT_FOUND for an unknown run): before the run's stream
+ * opens, so a refusal is an HTTP error and nothing is written.
+ */
+async function undoRun(
+  engine: Engine,
+  ctx: RouteContext,
+  undo: unknown,
+  options: AguiRoutesOptions,
+): Promise<Undone> {
+  const run =
+    typeof undo === 'object' && undo !== null && !Array.isArray(undo)
+      ? (undo as { run?: unknown }).run
+      : undefined;
+  if (typeof run !== 'string' || run === '' || Object.keys(undo as object).length !== 1) {
+    throw new YStateError({
+      code: ErrorCode.INVALID_VALUE,
+      message: 'forwardedProps.ystate.undo must be { "run": "<runId>" }',
+    });
+  }
+  if (ctx.access !== 'write') {
+    throw new YStateError({
+      code: ErrorCode.FORBIDDEN,
+      message: `undoing a run needs write access to "${ctx.docId}"`,
+    });
+  }
+  const id = (ctx.principal as { id?: unknown } | undefined)?.id;
+  const origin = typeof id === 'string' ? id : 'anonymous';
+  const { beforeUndo } = options;
+  return engine.undo(
+    ctx.docId,
+    { run },
+    beforeUndo === undefined
+      ? { origin }
+      : {
+          origin,
+          beforeWrite: (patch) => beforeUndo({ docId: ctx.docId, principal: ctx.principal, origin, patch }),
+        },
+  );
 }
 
 function pathOf(req: IncomingMessage): string | undefined {

@@ -38,9 +38,11 @@ export interface YStateRunProps {
   path?: string;
   /** Resume from this seq (validated where it is used: any value but undefined is checked). */
   since?: unknown;
+  /** Undo an earlier run first: `{ run: "<runId>" }` (validated where it is used). */
+  undo?: unknown;
 }
 
-/** What a run asks of ystate in `forwardedProps.ystate`: `{ idleMs?, path?, since? }`. */
+/** What a run asks of ystate in `forwardedProps.ystate`: `{ idleMs?, path?, since?, undo? }`. */
 export function ystatePropsOf(input: RunAgentInput): YStateRunProps {
   const props: unknown = input.forwardedProps;
   const ystate = isPlainObject(props) ? props.ystate : undefined;
@@ -49,5 +51,6 @@ export function ystatePropsOf(input: RunAgentInput): YStateRunProps {
   if (typeof ystate.idleMs === 'number' && ystate.idleMs >= 0) out.idleMs = ystate.idleMs;
   if (typeof ystate.path === 'string') out.path = ystate.path;
   if (ystate.since !== undefined && ystate.since !== null) out.since = ystate.since;
+  if (ystate.undo !== undefined) out.undo = ystate.undo;
   return out;
 }

@@ -28,6 +28,7 @@ const COMMANDS: Record<
   revert: async () => (await import('./commands/revert.js')).revertCommand,
   undo: async () => (await import('./commands/undo.js')).undoCommand,
   versions: async () => (await import('./commands/versions.js')).versionsCommand,
+  webhooks: async () => (await import('./commands/webhooks.js')).webhooksCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
 };
 
@@ -46,6 +47,7 @@ Commands:
   revert    make a document what it was at a seq, time or named version (a new entry)
   undo      undo one agent run's or one origin's changes, keeping everyone else's
   versions  list a document's named versions, or name one
+  webhooks  show each webhook subscription's delivery: who delivers, what is behind or failing
   token     mint a JWT for a server started with --auth-secret
 
 Every command but salvage and token takes the store options of serve (--data DIR, --redis URL,

@@ -5,7 +5,7 @@
  * serve; every other command reads its store keys from the same file.
  */
 
-import type { AlertThresholds, CorsOptions, ServerLimits } from '@ystate/server';
+import type { AlertThresholds, CorsOptions, ServerLimits, WebhookOptions } from '@ystate/server';
 import { z } from 'zod';
 import {
   type CommandSpec,
@@ -79,6 +79,11 @@ export interface ServeConfig {
   backupKeep: number | undefined;
   /** Cross-origin access from browsers (undefined: off). */
   cors: CorsOptions | undefined;
+  /**
+   * Webhook subscriptions and their delivery settings (config file only: `"webhooks": { "subscriptions": […] }`);
+   * the store is the server's. Subscriptions are checked in full when the server starts.
+   */
+  webhooks: Omit<WebhookOptions, 'store'> | undefined;
   /** The config file that was read, if any (absolute). */
   configFile: string | undefined;
 }
@@ -267,6 +272,16 @@ const FILE_ONLY = {
     appendLatencyMs: positive.optional(),
     busLagMs: positive.optional(),
   }),
+  webhooks: z.strictObject({
+    // Each subscription's fields are checked by the server (parseSubscriptions) when it starts.
+    subscriptions: z.array(z.record(z.string(), z.unknown())),
+    pollMs: positiveInt.optional(),
+    leaseMs: positiveInt.optional(),
+    retry: z.strictObject({ minMs: positiveInt.optional(), maxMs: positiveInt.optional() }).optional(),
+    timeoutMs: positiveInt.optional(),
+    maxEntries: positiveInt.optional(),
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  }),
 } as const;
 type FileOnlyKey = keyof typeof FILE_ONLY;
 
@@ -299,7 +314,8 @@ export function serveUsage(): string {
     `Config file keys: ${CONFIG_FILE_KEYS.join(', ')}.`,
     'Config-file only: "limits" { maxMessageBytes, messagesPerSecond, maxBufferedBytes, pingIntervalMs,',
     'maxBodyBytes, headersTimeoutMs, requestTimeoutMs, upgradeTimeoutMs } and "alerts" { appendLatencyMs,',
-    'busLagMs } (see docs/configuration.md).',
+    'busLagMs } (see docs/configuration.md); "webhooks" { subscriptions: [{ id, url, docs, secret, debounceMs,',
+    'maxPatchBytes }], pollMs, leaseMs, retry { minMs, maxMs }, timeoutMs, maxEntries, publicUrl } (docs/versions.md).',
     'Relative paths in a config file are resolved against the file’s directory.',
   ].join('\n');
 }
@@ -346,6 +362,7 @@ export async function parseServeArgs(
     logFormat: values['log-format'],
     limits: fileOnly('limits') as ServerLimits | undefined,
     alerts: fileOnly('alerts') as AlertThresholds | undefined,
+    webhooks: fileOnly('webhooks') as ServeConfig['webhooks'],
     backupEvery: values['backup-every'],
     backupDir: values['backup-dir'],
     backupKeep: values['backup-keep'],

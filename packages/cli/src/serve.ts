@@ -66,6 +66,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       ...(config.limits !== undefined ? { limits: config.limits } : {}),
       ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),
       ...(config.cors !== undefined ? { cors: config.cors } : {}),
+      ...(config.webhooks !== undefined ? { webhooks: { ...config.webhooks, store: store.deliveries } } : {}),
       logger,
     });
     await app.listen(config.port, config.host);

@@ -7,7 +7,7 @@
 
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
+import { type DeliveryStore, ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
 import type { RedisStore } from '@ystate/redis';
 import type { Logger } from 'pino';
 import type { StoreConfig } from './options.js';
@@ -18,6 +18,8 @@ import type { FsyncPolicy } from './serve-options.js';
 export interface OpenedStore {
   readonly log: UpdateLog;
   readonly bus: SyncBus | undefined;
+  /** Where webhook delivery keeps its cursors, leases and status (beside the log, in the same store). */
+  readonly deliveries: DeliveryStore;
   /**
    * For the start-up log: `file log in /srv/.ystate`, `redis at redis://host:6379`,
    * `redis cluster at redis://h1:7000,redis://h2:7001`.
@@ -65,7 +67,7 @@ export async function openStore(
   if (config.redis !== undefined) return openRedis(config.redis, logger, options.role ?? 'serve');
   if (config.redisCluster !== undefined)
     return openRedis({ cluster: config.redisCluster }, logger, options.role ?? 'serve');
-  const { openFileLog } = await import('@ystate/file');
+  const { FileDeliveryStore, openFileLog } = await import('@ystate/file');
   const hint = options.lockedHint ?? 'one server per data directory; use --redis URL to run several';
   const fsync = options.fsync ?? 'always';
   const readOnly = options.readOnly === true;
@@ -104,11 +106,16 @@ export async function openStore(
       : fsync === 'interval'
         ? ` (fsync every ${options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS} ms)`
         : ' (fsync never)';
+  const deliveries = new FileDeliveryStore(config.data, { readOnly });
   return {
     log,
     bus: undefined,
+    deliveries,
     description: `file log in ${config.data}${policy}`,
-    close: () => log.close(),
+    close: async () => {
+      await deliveries.close();
+      await log.close();
+    },
   };
 }
 
@@ -199,6 +206,7 @@ async function openRedis(
   return {
     log: store.log,
     bus: store.bus,
+    deliveries: store.deliveries,
     description: describeRedis(target),
     close: () => store.close(),
   };
@@ -227,7 +235,13 @@ async function openPostgres(url: string, logger: Logger): Promise<OpenedStore> {
       'migrated the schema',
     );
   }
-  return { log: store.log, bus: store.bus, description: `postgres at ${shown}`, close: () => store.close() };
+  return {
+    log: store.log,
+    bus: store.bus,
+    deliveries: store.deliveries,
+    description: `postgres at ${shown}`,
+    close: () => store.close(),
+  };
 }
 
 /**

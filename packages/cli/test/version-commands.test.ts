@@ -120,6 +120,39 @@ describe('version commands', () => {
   });
 });
 
+describe('named versions and compaction', () => {
+  it('compact --retain keeps the history a named version needs, until versions --delete releases it', async () => {
+    const log = await openFileLog({ dir: join(cwd, 'data') });
+    const engine = new Engine({ log, nodeId: 'server' });
+    for (let i = 1; i <= 10; i++) await engine.write('pins', (tx) => tx.set('/n', i), { origin: 'alice' });
+    await engine.nameVersion('pins', 'four', { seq: 4, origin: 'alice' }); // 11
+    await engine.write('pins', (tx) => tx.set('/n', 11)); // 12
+    await engine.close();
+    await log.close();
+
+    const compacted = await ystate('compact', 'pins', '--retain', '2');
+    expect(compacted.code, compacted.stderr).toBe(0);
+    expect(compacted.stdout).toContain('history from seq 4 kept for version "four"');
+    expect(await json('diff', 'pins', '--from', '0', '--to', 'four')).toEqual({
+      from: 0,
+      to: 4,
+      patch: [{ op: 'add', path: '/n', value: 4 }],
+    });
+    expect(await json('versions', 'pins', '--delete', 'four', '--as', 'alice')).toEqual({
+      name: 'four',
+      seq: 4,
+      deletedAt: 13,
+    });
+    const again = await ystate('compact', 'pins', '--retain', '2');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('kept for version');
+    expect(again.stdout).toContain('pruned');
+    const gone = await ystate('diff', 'pins', '--from', '0', '--to', '4');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('no longer holds seq');
+  });
+});
+
 describe('version commands against Redis while a server runs', () => {
   it('a revert and an undo from the CLI reach the running server at once', async () => {
     const redis = await startRedisServer();

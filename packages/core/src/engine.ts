@@ -30,7 +30,9 @@ import { type Reverted, revert } from './revert.js';
 import type { Change, DocumentWriter, StateDocument } from './state-document.js';
 import { type Undone, type UndoSelection, undo } from './undo.js';
 import type { SyncBus, UpdateLog } from './update-log.js';
+import { pinVersions } from './version-pins.js';
 import {
+  deleteVersion,
   diffVersions,
   listVersions,
   type NamedVersion,
@@ -121,8 +123,12 @@ export class Engine {
     };
     const onError = this.onError;
     const commits = new GroupCommit(options.log);
+    // Retention prunes through it: named versions keep the history they need.
+    const pinned = Number.isFinite(options.retainEntries ?? Number.POSITIVE_INFINITY)
+      ? pinVersions(options.log)
+      : options.log;
     this.contextFor = (docId) => ({
-      log: options.log,
+      log: pinned,
       commits,
       bus: options.bus,
       nodeId: this.nodeId,
@@ -398,6 +404,15 @@ export class Engine {
     options: WriteOptions & { seq?: number } = {},
   ): Promise<NamedVersion> {
     return nameVersion(this, docId, name, options);
+  }
+
+  /** Deletes a named version (recorded in the log); it no longer pins history. */
+  deleteVersion(
+    docId: string,
+    name: string,
+    options: WriteOptions = {},
+  ): Promise<{ name: string; seq: number; deletedAt: number }> {
+    return deleteVersion(this, docId, name, options);
   }
 
   /** The named versions of a document, with who named them and when. */

@@ -233,7 +233,7 @@ export async function buildCheckpoint(
 }
 
 /** The last seq written at or before `time` (binary search; entry times are taken as non-decreasing). */
-async function seqAtTime(
+export async function seqAtTime(
   log: UpdateLog,
   docId: string,
   time: number | string,

@@ -5,6 +5,8 @@
  * that opens and evicts documents. Depends on yjs and lib0 only; runs in browsers too.
  */
 
+export type { DeliveryFailure, DeliveryStatus, DeliveryStore } from './delivery-store.js';
+export { MemoryDeliveryStore } from './delivery-store.js';
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
 export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
@@ -20,7 +22,7 @@ export {
 export type { Granularity, GranularityRule } from './granularity.js';
 export { granularityFor } from './granularity.js';
 export type { HistoricalState, HistoryPoint, ReplayStep } from './history.js';
-export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, stateAt } from './history.js';
+export { applyEntries, buildCheckpoint, LogOrigin, loadInto, replay, seqAtTime, stateAt } from './history.js';
 export type { ImportDocumentOptions, ImportResult } from './import-document.js';
 export { importDocument, verifyImport } from './import-document.js';
 export type { Json, JsonArray, JsonObject, JsonPrimitive } from './json.js';
@@ -86,6 +88,8 @@ export { selectionRange, undo } from './undo.js';
 export type { DecodedUpdate } from './update-check.js';
 export { addsNothing, assertUpdate } from './update-check.js';
 export type { AppendBatch, BusListener, SeqRange, SignalListener, SyncBus, UpdateLog } from './update-log.js';
+export type { PrunePoint } from './version-pins.js';
+export { pinVersions, prunePoint } from './version-pins.js';
 export type {
   NamedVersion,
   VersionDiff,
@@ -95,6 +99,7 @@ export type {
 } from './versions.js';
 export {
   assertVersionName,
+  deleteVersion,
   diffVersions,
   findVersion,
   listVersions,

@@ -2,14 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Engine } from './engine.js';
-import type { Json } from './json.js';
+import { type Json, jsonEqual } from './json.js';
+import { diffJson } from './json-diff.js';
 import { MemoryUpdateLog } from './memory-log.js';
 import { type DocumentWriter, StateDocument } from './state-document.js';
 import { collaborativeText } from './y-value.js';
 
 /**
- * Random histories with concurrent writers: engine writes under several origins, and y-websocket
- * style clients (their own Y.Doc, synced now and then, sending raw updates). Every key has one
+ * Random histories with concurrent writers: engine writes under several origins; y-websocket
+ * style clients (their own Y.Doc, synced now and then, sending raw updates); HTTP writers (a JSON
+ * Patch made against the state they read, as `PATCH …/state` sends it); and agents (a JSON Patch
+ * made against a stale state and applied at that base seq, as the AG-UI bridge merges a
+ * `STATE_DELTA`). Every key has one
  * kind, so any writer's operation applies whatever it last saw: `s*` scalars, `o*` objects,
  * `l*` lists, `t*` collaborative texts. A prefix (`r`/`o` below) partitions keys between writers.
  */
@@ -103,14 +107,38 @@ class RawClient {
   }
 }
 
-type Step = { writer: 0 | 1 | 2 | 3; op: Op; sync: boolean };
+/**
+ * A JSON Patch writer: reads the state at a seq (the head, or two entries before it: a stale
+ * agent), makes the operation there, and sends the JSON Patch of it applied at that base seq.
+ * Texts are only edited through their own writers (a patch carries whole strings).
+ */
+async function patchWrite(engine: Engine, op: Op, prefix: string, origin: string, stale: boolean) {
+  const head = await engine.log.head('d');
+  const baseSeq = stale ? Math.max(0, head - 2) : head;
+  const doc = new StateDocument('patcher');
+  try {
+    Y.applyUpdate(doc.ydoc, (await engine.stateAt('d', { seq: baseSeq })).update);
+    const before = doc.toJSON();
+    const made: Op = op.kind === 'splice' ? { kind: 'scalar', key: op.key, value: op.text } : op;
+    doc.batch((tx) => applyOp(tx, made, prefix));
+    const patch = diffJson(before, doc.toJSON());
+    if (patch.length > 0) await engine.applyPatch('d', patch, { origin, baseSeq });
+  } finally {
+    doc.destroy();
+  }
+}
+
+type Step = { writer: 0 | 1 | 2 | 3 | 4 | 5; op: Op; sync: boolean };
 const step: fc.Arbitrary<Step> = fc.record({
-  writer: fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const),
+  writer: fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const, 4 as const, 5 as const),
   op,
   sync: fc.boolean(),
 });
 
-/** Writers 0 and 1 write through the engine (alice, bob); 2 and 3 are raw clients (ws-1, ws-2). */
+/**
+ * Writers 0 and 1 write through the engine (alice, bob); 2 and 3 are raw clients (ws-1, ws-2); 4
+ * sends JSON Patches at the head (http), 5 at a stale base (an agent, agui:run-x).
+ */
 async function perform(
   engine: Engine,
   clients: RawClient[],
@@ -122,6 +150,16 @@ async function perform(
     await engine.write('d', (tx) => applyOp(tx, s.op, prefix), {
       origin: origin ?? (s.writer === 0 ? 'alice' : 'bob'),
     });
+    return;
+  }
+  if (s.writer >= 4) {
+    await patchWrite(
+      engine,
+      s.op,
+      prefix,
+      origin ?? (s.writer === 4 ? 'http' : 'agui:run-x'),
+      s.writer === 5,
+    );
     return;
   }
   const client = clients[s.writer - 2] as RawClient;
@@ -154,7 +192,8 @@ describe('versions: properties over random histories with concurrent writers', (
           expect((await engine.stateAt('d', { seq })).json).toEqual(expected);
           // History is kept: the state before the revert is still there.
           expect((await engine.diff('d', { seq: head }, { seq })).patch.length > 0).toBe(
-            JSON.stringify((await engine.stateAt('d', { seq: head })).json) !== JSON.stringify(expected),
+            // Deep equality: key order is not part of the JSON.
+            !jsonEqual((await engine.stateAt('d', { seq: head })).json, expected),
           );
         } finally {
           await engine.close();
@@ -184,7 +223,7 @@ describe('versions: properties over random histories with concurrent writers', (
             );
             for (const { run, step: s } of steps) {
               if (!run) await perform(engine, clients, s, 'o');
-              else if (s.writer < 2) await perform(engine, clients, s, 'r', 'agui:R');
+              else if (s.writer < 2 || s.writer >= 4) await perform(engine, clients, s, 'r', 'agui:R');
               else await agent.write(s.op, 'r', s.sync);
             }
             await engine.record(

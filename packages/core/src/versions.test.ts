@@ -8,6 +8,7 @@ import { buildCheckpoint } from './history.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import { MemoryUpdateLog } from './memory-log.js';
 import { StateDocument } from './state-document.js';
+import { pinVersions } from './version-pins.js';
 import { parseVersionPoint, VersionLifecycle } from './versions.js';
 import { collaborativeText } from './y-value.js';
 
@@ -124,12 +125,60 @@ describe('named versions', () => {
     expect((await other.versionState('d', { version: 'v1' })).json).toEqual({ a: 1 });
   });
 
-  it('says HISTORY_PRUNED, naming the version, when pruning removed the history it needs', async () => {
+  it("pin the history they need against the engine's retention, until deleted", async () => {
+    const log = new MemoryUpdateLog();
+    const e = engine({ log, retainEntries: 3, checkpointEvery: { entries: 4, sizeFraction: 0 } });
+    const firstRetained = async (docId: string) => (await log.read(docId))[0]?.seq;
+    for (let i = 0; i < 6; i++) {
+      await e.write('pinned', (tx) => tx.set('/n', i));
+      await e.write('free', (tx) => tx.set('/n', i));
+    }
+    await e.nameVersion('pinned', 'mid', { seq: 5 });
+    for (let i = 6; i < 40; i++) {
+      await e.write('pinned', (tx) => tx.set('/n', i));
+      await e.write('free', (tx) => tx.set('/n', i));
+    }
+    // Without a version, retention prunes the old entries; with one, what rebuilds it stays.
+    await expect.poll(() => firstRetained('free')).toBeGreaterThan(30);
+    await expect.poll(async () => (await log.latestCheckpoint('pinned'))?.seq).toBeGreaterThan(30);
+    expect((await e.versionState('pinned', { version: 'mid' })).json).toEqual({ n: 4 });
+    expect((await e.versions('pinned')).map((v) => v.name)).toEqual(['mid']);
+    const pinnedFrom = (await firstRetained('pinned')) ?? 0;
+    expect(pinnedFrom).toBeLessThanOrEqual(5);
+    // A deleted version releases its pin: the next retention prune goes past it.
+    expect(await e.deleteVersion('pinned', 'mid', { origin: 'ann' })).toMatchObject({ name: 'mid', seq: 5 });
+    expect(await e.versions('pinned')).toEqual([]);
+    await expect(e.versionState('pinned', { version: 'mid' })).rejects.toMatchObject({
+      code: ErrorCode.VERSION_NOT_FOUND,
+    });
+    for (let i = 40; i < 50; i++) await e.write('pinned', (tx) => tx.set('/n', i));
+    await expect.poll(() => firstRetained('pinned')).toBeGreaterThan(40);
+    // The name is free again.
+    await e.nameVersion('pinned', 'mid');
+  });
+
+  it('keep their pins through a backup and restore', async () => {
+    const e = engine();
+    for (let i = 0; i < 8; i++) await e.write('d', (tx) => tx.set('/n', i));
+    await e.nameVersion('d', 'v', { seq: 3 });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of writeArchive(e.log)) chunks.push(chunk);
+    const restored = new MemoryUpdateLog();
+    await restoreArchive(async function* () {
+      yield* chunks;
+    }, restored);
+    await restored.storeCheckpoint('d', await buildCheckpoint(restored, 'd', 8, 'test'));
+    // Pruning through the pins after the restore stops where the version needs it to.
+    await pinVersions(restored).prune('d', 9);
+    expect((await engine({ log: restored }).versionState('d', { version: 'v' })).json).toEqual({ n: 2 });
+  });
+
+  it('says HISTORY_PRUNED, naming the version, when a prune that ignores pins removed the history it needs', async () => {
     const e = engine();
     for (let i = 0; i < 10; i++) await e.write('d', (tx) => tx.set('/n', i));
     await e.nameVersion('d', 'early', { seq: 2 }); // seq 11
     await e.write('d', (tx) => tx.set('/n', 10)); // seq 12
-    // What compaction with a retention bound does: a checkpoint, then the entries below it go.
+    // A raw prune (not through pinVersions, as retention and compaction prune): a checkpoint, then the entries below it go.
     await e.log.storeCheckpoint('d', await buildCheckpoint(e.log, 'd', 10, 'test'));
     await e.log.prune('d', 11);
     await expect(e.versionState('d', { version: 'early' })).rejects.toMatchObject({

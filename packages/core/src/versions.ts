@@ -24,6 +24,8 @@ export const VersionLifecycle = {
   reverted: 'ystate.version.reverted',
   /** A run's or origin's changes were undone: `{ origin, from, to, entries, run?, updateSeq? }`. */
   undone: 'ystate.version.undone',
+  /** A name was removed (its history is no longer pinned): `{ name }`. */
+  deleted: 'ystate.version.deleted',
 } as const;
 
 /**
@@ -112,11 +114,19 @@ export function assertVersionName(name: unknown): asserts name is string {
   if (fault !== undefined) throw new YStateError({ code: ErrorCode.INVALID_VALUE, message: fault });
 }
 
-/** The named versions of a document, oldest naming first (a name is kept by its first naming). */
+/**
+ * The named versions of a document, oldest naming first (a name is kept by its first naming, until
+ * it is deleted).
+ */
 export async function listVersions(log: UpdateLog, docId: string): Promise<NamedVersion[]> {
   const versions = new Map<string, NamedVersion>();
   for await (const { entry, event } of lifecycleEntries(log, docId)) {
-    if (event.name !== VersionLifecycle.named || !isPlainObject(event.data)) continue;
+    if (!isPlainObject(event.data)) continue;
+    if (event.name === VersionLifecycle.deleted) {
+      if (typeof event.data.name === 'string') versions.delete(event.data.name);
+      continue;
+    }
+    if (event.name !== VersionLifecycle.named) continue;
     const { name, seq } = event.data;
     if (typeof name !== 'string' || typeof seq !== 'number' || versions.has(name)) continue;
     versions.set(name, { name, seq, origin: entry.origin, time: entry.time, namedAt: entry.seq });
@@ -176,8 +186,24 @@ export async function nameVersion(
 }
 
 /**
- * The state at a point; a version whose history was pruned answers HISTORY_PRUNED naming the
- * version (named versions do not pin history: see docs/versions.md).
+ * Deletes a named version by recording a lifecycle event with `origin`: it is no longer listed, its
+ * name may be given again, and it no longer pins history. VERSION_NOT_FOUND when there is none.
+ */
+export async function deleteVersion(
+  host: VersionHost,
+  docId: string,
+  name: string,
+  options: { origin?: string } = {},
+): Promise<{ name: string; seq: number; deletedAt: number }> {
+  const version = await findVersion(host.log, docId, name);
+  const event: LifecycleEvent = { type: 'event', name: VersionLifecycle.deleted, path: '', data: { name } };
+  const recorded = await host.record(docId, event, { origin: options.origin ?? host.nodeId });
+  return { name, seq: version.seq, deletedAt: recorded.seq };
+}
+
+/**
+ * The state at a point; a version whose history was pruned anyway (by a raw `log.prune`, or
+ * before versions pinned history) answers HISTORY_PRUNED naming the version.
  */
 export async function versionState(
   log: UpdateLog,

@@ -5,6 +5,7 @@
  * before the tail, and pruning by atomic rewrite. Single node; see docs/file-store.md.
  */
 
+export { DELIVERY_DIR, FileDeliveryStore } from './delivery-file.js';
 export { FileUpdateLog, openFileLog } from './file-log.js';
 export type {
   CorruptionReport,

@@ -14,6 +14,7 @@ export { channelName, DEFAULT_SCHEMA, DEFAULT_TABLE_PREFIX, storeTables } from '
 export { DEFAULT_MAX_NOTIFY_BYTES } from './notification.js';
 export type { PostgresSyncBusOptions } from './postgres-bus.js';
 export { PostgresSyncBus } from './postgres-bus.js';
+export { PostgresDeliveryStore } from './postgres-delivery.js';
 export type { PostgresUpdateLogOptions } from './postgres-log.js';
 export { PostgresUpdateLog } from './postgres-log.js';
 export type { PostgresStore, PostgresStoreOptions } from './store.js';

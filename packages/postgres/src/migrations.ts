@@ -60,6 +60,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ON ${t.spill} (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'webhook deliveries and subscriptions',
+    sql: (t) => `
+      CREATE TABLE ${t.deliveries} (
+        subscription text   NOT NULL,
+        doc_id       text   NOT NULL,
+        seq          bigint NOT NULL CHECK (seq >= 0),
+        PRIMARY KEY (subscription, doc_id)
+      );
+      CREATE TABLE ${t.webhooks} (
+        subscription text PRIMARY KEY,
+        holder       text,
+        expires_ms   bigint NOT NULL DEFAULT 0,
+        status       jsonb
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

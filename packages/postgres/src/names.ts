@@ -32,6 +32,10 @@ export interface StoreTables {
   readonly spill: string;
   /** Which migrations have run. */
   readonly migrations: string;
+  /** Webhook delivery cursors: `(subscription, doc_id)` is the key. */
+  readonly deliveries: string;
+  /** One row per webhook subscription: its lease and its status. */
+  readonly webhooks: string;
   /** The quoted schema, for `CREATE SCHEMA`. */
   readonly quotedSchema: string;
   /** A short tag unique to (schema, prefix): names prepared statements and channels. */
@@ -61,6 +65,8 @@ export function storeTables(schema = DEFAULT_SCHEMA, prefix = DEFAULT_TABLE_PREF
     checkpoints: table('checkpoints'),
     spill: table('spill'),
     migrations: table('migrations'),
+    deliveries: table('deliveries'),
+    webhooks: table('webhooks'),
     quotedSchema,
     tag: hash(`${schema}\u0000${prefix}`).slice(0, 12),
   };

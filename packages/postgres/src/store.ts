@@ -6,6 +6,7 @@ import pg from 'pg';
 import { assertMigrated, type MigrationReport, migrate, SCHEMA_VERSION } from './migrations.js';
 import { storeTables } from './names.js';
 import { PostgresSyncBus } from './postgres-bus.js';
+import { PostgresDeliveryStore } from './postgres-delivery.js';
 import { PostgresUpdateLog } from './postgres-log.js';
 
 /** Options of `createPostgresStore`. */
@@ -63,6 +64,8 @@ const POOL_ONLY = [
 export interface PostgresStore {
   readonly log: PostgresUpdateLog;
   readonly bus: PostgresSyncBus;
+  /** Webhook delivery cursors, leases and status, shared by every node on this store. */
+  readonly deliveries: PostgresDeliveryStore;
   /** The pool both use (e.g. for health checks: `pool.query('SELECT 1')`). */
   readonly pool: pg.Pool;
   /** What the start did to the schema (`applied` is empty with `migrate: false`). */
@@ -137,6 +140,7 @@ export async function createPostgresStore(options: PostgresStoreOptions = {}): P
   return {
     log,
     bus,
+    deliveries: new PostgresDeliveryStore(pool, tables),
     pool,
     migrations,
     close() {

@@ -1,4 +1,4 @@
-import { runSyncBusTests, runUpdateLogTests } from '@ystate/core/testing';
+import { runDeliveryStoreTests, runSyncBusTests, runUpdateLogTests } from '@ystate/core/testing';
 import type { PostgresStore, PostgresStoreOptions } from '../src/index.js';
 import { storeFactory, uniqueSchema, usePostgres } from './helpers.js';
 
@@ -37,6 +37,25 @@ runSyncBusTests('PostgresSyncBus', async () => {
     teardown: async () => {
       await a.close();
       await b.close();
+    },
+  };
+});
+
+runDeliveryStoreTests('PostgresDeliveryStore (two nodes)', async () => {
+  const schema = uniqueSchema('delivery');
+  const stores: PostgresStore[] = [
+    await openStore({ schema, pool: { max: 2 } }),
+    await openStore({ schema, pool: { max: 2 } }),
+  ];
+  return {
+    stores: [stores[0]!.deliveries, stores[1]!.deliveries],
+    reopen: async () => {
+      const again = await openStore({ schema, pool: { max: 2 } });
+      stores.push(again);
+      return again.deliveries;
+    },
+    teardown: async () => {
+      for (const store of stores) await store.close();
     },
   };
 });

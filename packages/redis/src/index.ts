@@ -13,6 +13,8 @@ export type { DocumentKeys, RedisLayout, YRedisKeys } from './keys.js';
 export { DEFAULT_PREFIX, documentKeys, keySlot, yRedisKeys } from './keys.js';
 export type { RedisSyncBusOptions } from './redis-bus.js';
 export { RedisSyncBus } from './redis-bus.js';
+export type { RedisDeliveryStoreOptions } from './redis-delivery.js';
+export { RedisDeliveryStore } from './redis-delivery.js';
 export type { RedisUpdateLogOptions } from './redis-log.js';
 export { RedisUpdateLog } from './redis-log.js';
 export type { RedisStore, RedisStoreOptions } from './store.js';

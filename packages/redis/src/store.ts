@@ -1,11 +1,12 @@
 /** `createRedisStore`: the log and the bus of one node, on connections made and closed together. */
 
-import { ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
+import { type DeliveryStore, ErrorCode, type SyncBus, type UpdateLog, YStateError } from '@ystate/core';
 import { type CodecOptions, withBusCodecs, withCodecs } from '@ystate/core/codecs';
 import type { Cluster, Redis } from 'ioredis';
 import { connect, type RedisConnectionConfig } from './connection.js';
 import type { RedisLayout } from './keys.js';
 import { RedisSyncBus } from './redis-bus.js';
+import { RedisDeliveryStore } from './redis-delivery.js';
 import { RedisUpdateLog } from './redis-log.js';
 import { YRedisUpdateLog } from './y-redis-log.js';
 
@@ -33,6 +34,8 @@ export interface RedisStore {
   readonly log: UpdateLog;
   /** The bus (decoding what the codecs encoded, when configured). */
   readonly bus: SyncBus;
+  /** Webhook delivery cursors, leases and status, shared by every node on this Redis. */
+  readonly deliveries: DeliveryStore;
   /** The command connection (auto-pipelined), e.g. for health checks. */
   readonly redis: Redis | Cluster;
   /** Closes the log and the bus, then the connections. */
@@ -81,6 +84,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return {
     log,
     bus,
+    deliveries: new RedisDeliveryStore(withDefined({ redis, prefix })),
     redis,
     close() {
       closing ??= (async () => {

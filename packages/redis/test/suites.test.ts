@@ -1,5 +1,5 @@
-import { runSyncBusTests, runUpdateLogTests } from '@ystate/core/testing';
-import { RedisSyncBus, RedisUpdateLog } from '../src/index.js';
+import { runDeliveryStoreTests, runSyncBusTests, runUpdateLogTests } from '@ystate/core/testing';
+import { RedisDeliveryStore, RedisSyncBus, RedisUpdateLog } from '../src/index.js';
 import { connectTo, connectToCluster, uniquePrefix, useCluster, useRedisServer } from './helpers.js';
 
 const server = useRedisServer();
@@ -75,6 +75,34 @@ runSyncBusTests('RedisSyncBus on a 3-master Redis Cluster (sharded Pub/Sub)', as
     buses: [a, b],
     teardown: async () => {
       for (const connection of connections) await connection.quit();
+    },
+  };
+});
+
+runDeliveryStoreTests('RedisDeliveryStore (two nodes)', async () => {
+  const prefix = uniquePrefix('delivery');
+  const [one, two] = [connectTo(server()), connectTo(server())];
+  const reopened: ReturnType<typeof connectTo>[] = [];
+  return {
+    stores: [new RedisDeliveryStore({ redis: one, prefix }), new RedisDeliveryStore({ redis: two, prefix })],
+    reopen: async () => {
+      const again = connectTo(server());
+      reopened.push(again);
+      return new RedisDeliveryStore({ redis: again, prefix });
+    },
+    teardown: async () => {
+      for (const connection of [one, two, ...reopened]) await connection.quit();
+    },
+  };
+});
+
+runDeliveryStoreTests('RedisDeliveryStore on a 3-master Redis Cluster', async () => {
+  const prefix = uniquePrefix('delivery-cluster');
+  const redis = connectToCluster(cluster());
+  return {
+    stores: [new RedisDeliveryStore({ redis, prefix })],
+    teardown: async () => {
+      await redis.quit();
     },
   };
 });

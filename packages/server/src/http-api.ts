@@ -24,7 +24,7 @@ export type HttpAuthorizer = (
   docId: string,
   query: URLSearchParams,
   needed: Access,
-) => Promise<{ principal: Principal | undefined }>;
+) => Promise<{ principal: Principal | undefined; access: Access }>;
 
 export interface HttpContext {
   readonly engine: Engine;
@@ -122,8 +122,8 @@ export class HttpApi {
         }
         route = compiled.route.path;
         const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-        const { principal } = await this.ctx.authorize(req, docId, query, compiled.route.access);
-        await compiled.route.handler(req, res, { docId, principal, signal: controller.signal });
+        const { principal, access } = await this.ctx.authorize(req, docId, query, compiled.route.access);
+        await compiled.route.handler(req, res, { docId, principal, access, signal: controller.signal });
         return;
       }
       if (allowed.size > 0) {

@@ -34,3 +34,7 @@ export type { YStateServer } from './server.js';
 export { createServer } from './server.js';
 export type { AppendTimingListener, TimedUpdateLog } from './timed-log.js';
 export { isTimedUpdateLog, timeAppends } from './timed-log.js';
+export type { DocumentChanged, SignedMessage, WebhookBody } from './webhook-message.js';
+export { DOCUMENT_CHANGED, messageIdOf } from './webhook-message.js';
+export type { WebhookOptions, WebhookSubscription } from './webhooks.js';
+export { parseSubscriptions, WebhookDelivery } from './webhooks.js';

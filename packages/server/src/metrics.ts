@@ -19,6 +19,10 @@ export class ServerMetrics {
   readonly busGaps: Counter;
   readonly errors: Counter<'code'>;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly webhookDeliveries: Counter<'subscription' | 'outcome'>;
+  readonly webhookFailing: Gauge<'subscription'>;
+  readonly webhookLag: Gauge<'subscription'>;
+  readonly webhookLease: Gauge<'subscription'>;
   private readonly eventLoop = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(registry: Registry | undefined, openDocuments: () => number) {
@@ -139,6 +143,46 @@ export class ServerMetrics {
           name: 'ystate_http_requests_total',
           help: 'HTTP requests by route and status',
           labelNames: ['method', 'route', 'status'],
+          registers,
+        }),
+    );
+    this.webhookDeliveries = this.reuse(
+      'ystate_webhook_deliveries_total',
+      () =>
+        new Counter({
+          name: 'ystate_webhook_deliveries_total',
+          help: 'Webhook messages sent by this node, by subscription and outcome (delivered: 2xx; failed: anything else)',
+          labelNames: ['subscription', 'outcome'],
+          registers,
+        }),
+    );
+    this.webhookFailing = this.reuse(
+      'ystate_webhook_failing_documents',
+      () =>
+        new Gauge({
+          name: 'ystate_webhook_failing_documents',
+          help: 'Documents whose webhook deliveries are failing (retried with backoff), by subscription; 0 when healthy',
+          labelNames: ['subscription'],
+          registers,
+        }),
+    );
+    this.webhookLag = this.reuse(
+      'ystate_webhook_lag_entries',
+      () =>
+        new Gauge({
+          name: 'ystate_webhook_lag_entries',
+          help: 'Log entries not yet delivered, summed over the documents of a subscription (on the node delivering it)',
+          labelNames: ['subscription'],
+          registers,
+        }),
+    );
+    this.webhookLease = this.reuse(
+      'ystate_webhook_lease_held',
+      () =>
+        new Gauge({
+          name: 'ystate_webhook_lease_held',
+          help: "1 when this node holds the subscription's lease (delivers it), else 0",
+          labelNames: ['subscription'],
           registers,
         }),
     );

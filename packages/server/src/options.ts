@@ -6,6 +6,7 @@ import type { CryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CorsOptions } from './cors.js';
+import type { WebhookOptions } from './webhooks.js';
 
 /** What a principal may do with a document: `write` includes `read`. */
 export type Access = 'read' | 'write';
@@ -156,6 +157,8 @@ export interface RouteContext {
   docId: string;
   /** The authenticated principal (undefined on an open server). */
   principal: Principal | undefined;
+  /** What the principal may do with the document (`write` includes `read`; `write` on an open server). */
+  access: Access;
   /** Aborted when the client goes away or the server shuts down: end streams then. */
   signal: AbortSignal;
 }
@@ -195,4 +198,6 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** Cross-origin access from browsers (default: none; see docs/server.md, "CORS"). */
   cors?: CorsOptions;
+  /** Webhook subscriptions delivered from the log (see docs/versions.md, "Webhooks"). */
+  webhooks?: WebhookOptions;
 }

@@ -22,6 +22,7 @@ import type { Access, Principal, ServerOptions, Transport } from './options.js';
 import { compileRoute, documentRoutes } from './routes.js';
 import { isTimedUpdateLog } from './timed-log.js';
 import { versionRoutes } from './versions-api.js';
+import { WebhookDelivery } from './webhooks.js';
 import { WebSocketEndpoint } from './websocket.js';
 
 /** A running (or ready to run) ystate server. */
@@ -89,6 +90,10 @@ export function createServer(options: ServerOptions): YStateServer {
     options.cors === undefined
       ? undefined
       : new CorsPolicy(options.cors, ['GET', 'HEAD', ...routes.map(({ route }) => route.method)]);
+  const webhooks =
+    options.webhooks === undefined || options.webhooks.subscriptions.length === 0
+      ? undefined
+      : new WebhookDelivery(options.webhooks, { engine, metrics, logger });
   const stopGapCount = engine.onGapFilled((_docId, entries) => metrics.busGaps.inc(entries));
   // Per-document failures stay with their document; each is counted by its code.
   const stopErrorCount = engine.onBackgroundError((error) =>
@@ -196,7 +201,9 @@ export function createServer(options: ServerOptions): YStateServer {
                 : 'auth is off: anyone who can reach this server can read and write every document',
             );
           }
-          resolve(address);
+          if (webhooks === undefined) resolve(address);
+          // The first round takes the leases it can, so changes from now on are delivered.
+          else webhooks.start().then(() => resolve(address), reject);
         };
         if (host === undefined) server.listen(port, onListening);
         else server.listen(port, host, onListening);
@@ -205,6 +212,7 @@ export function createServer(options: ServerOptions): YStateServer {
     close() {
       closing ??= (async () => {
         logger.info('shutting down');
+        await webhooks?.close();
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await websocket.close(async () => {
           try {

@@ -31,6 +31,7 @@ const undoBody = z.union([
   z.strictObject({ origin: z.string().min(1), from: seq.min(1).optional(), to: seq.min(1).optional() }),
 ]);
 const nameBody = z.strictObject({ name: z.string(), seq: seq.optional() });
+const deleteQuery = z.object({ name: z.string().min(1) });
 
 /** The version routes under `/api/docs/:docId/`. */
 export function versionRoutes(ctx: RoutesContext): ExtraRoute[] {
@@ -86,6 +87,16 @@ export function versionRoutes(ctx: RoutesContext): ExtraRoute[] {
           at === undefined ? { origin: originOf(principal) } : { origin: originOf(principal), seq: at },
         );
         sendJson(res, 201, named, seqHeaders(named.namedAt));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/docs/:docId/versions',
+      access: 'write',
+      async handler(req, res, { docId, principal }) {
+        const { name } = parseQuery(deleteQuery, req.url);
+        const deleted = await engine.deleteVersion(docId, name, { origin: originOf(principal) });
+        sendJson(res, 200, deleted, seqHeaders(deleted.deletedAt));
       },
     },
   ];

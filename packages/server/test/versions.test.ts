@@ -114,7 +114,17 @@ describe('version routes', () => {
       body: { error: { code: 'VERSION_NOT_FOUND' } },
     });
     expect(await fetchJson(`${docUrl}/state?version=only-a&at=1`)).toMatchObject({ status: 400 });
+    expect(await fetchJson(`${docUrl}/versions`, { method: 'DELETE' })).toMatchObject({ status: 400 });
     expect(await engine.log.head('d')).toBe(head);
+
+    // DELETE releases a name (and the history it pinned); the deletion is an entry of its own.
+    const deleted = await fetchJson(`${docUrl}/versions?name=only-a`, { method: 'DELETE' });
+    expect(deleted).toMatchObject({ status: 200, body: { name: 'only-a', seq: 1, deletedAt: head + 1 } });
+    expect((await fetchJson(`${docUrl}/versions`)).body).toEqual([]);
+    expect(await fetchJson(`${docUrl}/versions?name=only-a`, { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'VERSION_NOT_FOUND' } },
+    });
   });
 
   it('POST revert brings the JSON back and y-websocket clients see it; text typed meanwhile survives', async () => {

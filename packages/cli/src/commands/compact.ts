@@ -4,7 +4,7 @@
  * the history is stored first, so replay still works over every retained entry).
  */
 
-import { buildCheckpoint, type UpdateLog } from '@ystate/core';
+import { buildCheckpoint, type NamedVersion, prunePoint, type UpdateLog } from '@ystate/core';
 import { type CliContext, type CommandHelp, runCommand } from '../command.js';
 import { STORE_OPTIONS, storeConfigOf, usageError, wholeNumber } from '../options.js';
 import { formatCount } from '../progress.js';
@@ -31,7 +31,9 @@ const HELP: CommandHelp = {
     'Stores a checkpoint at the head of the document (or of every document with --all), built by',
     'applying its log to a fresh document, so loading it reads the checkpoint and nothing else. With',
     '--retain N it then prunes all but the newest N entries: it first stores a checkpoint at the entry',
-    'before them, so replay and time travel keep working over every entry retained. Pruned history',
+    'before them, so replay and time travel keep working over every entry retained. Named versions pin',
+    'their history: pruning stops at the oldest one (a checkpoint is stored at its seq), and the output',
+    'names it; delete a version (`ystate versions <docId> --delete NAME`) to release it. Pruned history',
     'is gone for good: back up first.',
   ],
   examples: [
@@ -51,6 +53,8 @@ interface Compacted {
   stored: number[];
   pruned: number;
   retained: number;
+  /** The named version that held pruning back, if any. */
+  pinnedBy?: NamedVersion;
 }
 
 /** Runs `ystate compact`. */
@@ -128,9 +132,19 @@ async function compactDocument(
   const base = head - retain;
   if (base < first) return result;
   if (base >= 1) await checkpointAt(log, docId, base, result);
-  await log.prune(docId, base + 1);
-  result.pruned = base + 1 - first;
-  result.retained = head - base;
+  // Named versions pin their history: stop at the oldest, with a checkpoint at its seq.
+  const view = decodingView(log);
+  let point = await prunePoint(view, docId, base + 1);
+  const pin = point.pinnedBy;
+  if (pin !== undefined && pin.seq >= Math.max(first, 1) && point.seq < pin.seq) {
+    await checkpointAt(log, docId, pin.seq, result);
+    point = await prunePoint(view, docId, base + 1);
+  }
+  if (point.pinnedBy !== undefined) result.pinnedBy = point.pinnedBy;
+  if (point.seq <= first) return result;
+  await log.prune(docId, point.seq);
+  result.pruned = point.seq - first;
+  result.retained = head - point.seq + 1;
   return result;
 }
 
@@ -151,9 +165,19 @@ function describe(result: Compacted): string {
   const parts = [
     result.stored.length === 0
       ? `checkpoint at the head (${formatCount(result.head)}) already there`
-      : `checkpoint${result.stored.length > 1 ? 's' : ''} at ${result.stored.map(formatCount).join(' and ')}`,
+      : `checkpoint${result.stored.length > 1 ? 's' : ''} at ${listOf(result.stored.map(formatCount))}`,
   ];
   if (result.pruned > 0) parts.push(`pruned ${formatCount(result.pruned)} entries`);
   parts.push(`${formatCount(result.retained)} retained`);
+  if (result.pinnedBy !== undefined) {
+    parts.push(
+      `history from seq ${formatCount(result.pinnedBy.seq)} kept for version "${result.pinnedBy.name}"`,
+    );
+  }
   return `${result.docId}: ${parts.join(', ')}`;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }

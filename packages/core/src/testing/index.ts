@@ -5,6 +5,8 @@
  * `fast-check` and `fast-json-patch` installed (optional peer dependencies of @ystate/core).
  */
 
+export type { DeliveryStoreSetup, DeliveryStoreTestContext } from './delivery-store-suite.js';
+export { runDeliveryStoreTests } from './delivery-store-suite.js';
 export type { EngineFaultContext, EngineFaultSetup, Fault } from './engine-fault-suite.js';
 export { FaultyLog, runEngineFaultTests } from './engine-fault-suite.js';
 export { hostileJsonText, hostileKey, pointerSegment } from './hostile-json.js';
