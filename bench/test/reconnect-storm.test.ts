@@ -3,7 +3,7 @@ import { runSmoke } from './smoke.js';
 
 // Restarts a server under 50 connected clients (5 documents × 10) and reconnects them all at once:
 // ystate (file store, and on a redis-server it starts, which must be on the PATH), the
-// y-websocket reference server and Hocuspocus.
+// y-websocket reference server (@y/websocket-server) and Hocuspocus 4.
 describe('bench scenario reconnect-storm at smoke size', () => {
   it('syncs every client after the restart and finds every document complete on the server', async () => {
     const results = await runSmoke('reconnect-storm');
@@ -11,8 +11,8 @@ describe('bench scenario reconnect-storm at smoke size', () => {
     expect(results.variants.map((variant) => variant.id)).toEqual([
       'ystate-file',
       'ystate-redis',
-      'y-websocket',
-      'hocuspocus',
+      'y-websocket-server',
+      'hocuspocus-4',
     ]);
     for (const variant of results.variants) {
       for (const sample of variant.samples) {
