@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runSmoke } from './smoke.js';
+import { installNode22First, runSmoke } from './smoke.js';
 
 // Starts its own redis-server (it must be on the PATH), two ystate nodes, two Hocuspocus 4 nodes (on
 // Node 22) and two Hocuspocus 3 nodes on it, and measures with the real client libraries (y-websocket's provider, Hocuspocus's).
 describe('bench scenario edit-latency at smoke size', () => {
+  installNode22First();
+
   it('measures every edit across nodes and on the same node, and checks the readers end with the writer’s text', async () => {
     const results = await runSmoke('edit-latency');
     expect(results.params).toMatchObject({ edits: 60, warmupEdits: 10, intervalMs: 20 });

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { runSmoke } from './smoke.js';
+import { installNode22First, runSmoke } from './smoke.js';
 
 // fan-out-many at smoke size: 10 documents × 5 clients, every client writing 1 update/s for one
 // measured second (plus a warm-up), against ystate (file store and Redis), the peers (the
 // y-websocket reference server, Hocuspocus 4 and, as an older row, Hocuspocus 3) and the bare
 // relay (the floor). Needs redis-server on the PATH.
 describe('bench scenario fan-out-many at smoke size', () => {
+  installNode22First();
+
   it('delivers every update to the other clients of its document exactly once', async () => {
     const results = await runSmoke('fan-out-many', 90_000);
     expect(results.params).toMatchObject({

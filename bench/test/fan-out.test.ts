@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runSmoke } from './smoke.js';
+import { installNode22First, runSmoke } from './smoke.js';
 
 // fan-out at smoke size: one document, 50 readers and a writer, 15 measured updates (plus a
 // warm-up), against ystate, both peers and the bare relay (the floor).
 describe('bench scenario fan-out at smoke size', () => {
+  installNode22First();
+
   it('delivers every update to every reader exactly once, and says what the generator cost', async () => {
     const results = await runSmoke('fan-out', 90_000);
     expect(results.params).toMatchObject({
