@@ -27,5 +27,5 @@ describe('bench scenario edit-latency at smoke size', () => {
     // ystate's own metrics saw every measured edit arrive on node A.
     const ours = results.variants.find((variant) => variant.role === 'ours');
     for (const sample of ours?.samples ?? []) expect(sample.ystateUpdates).toBe(60);
-  });
+  }, 130_000);
 });

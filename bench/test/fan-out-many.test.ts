@@ -9,7 +9,7 @@ describe('bench scenario fan-out-many at smoke size', () => {
   installNode22First();
 
   it('delivers every update to the other clients of its document exactly once', async () => {
-    const results = await runSmoke('fan-out-many', 90_000);
+    const results = await runSmoke('fan-out-many', 150_000);
     expect(results.params).toMatchObject({
       documents: 10,
       clientsPerDocument: 5,
@@ -52,5 +52,5 @@ describe('bench scenario fan-out-many at smoke size', () => {
         expect(report.receiveToBroadcast.count).toBeGreaterThan(0);
       }
     }
-  });
+  }, 160_000);
 });

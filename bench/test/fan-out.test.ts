@@ -48,5 +48,5 @@ describe('bench scenario fan-out at smoke size', () => {
       expect(report.append.count).toBeGreaterThan(0);
       expect(report.receiveToBroadcast.count).toBeGreaterThan(0);
     }
-  });
+  }, 100_000);
 });

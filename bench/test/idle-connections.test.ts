@@ -27,5 +27,5 @@ describe('bench scenario idle-connections at smoke size', () => {
         expect(sample.generatorRssMB).toBeGreaterThan(0);
       }
     }
-  });
+  }, 100_000);
 });

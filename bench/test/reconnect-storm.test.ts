@@ -29,5 +29,5 @@ describe('bench scenario reconnect-storm at smoke size', () => {
         expect(sample.generatorCpuSeconds as number).toBeGreaterThan(0);
       }
     }
-  });
+  }, 130_000);
 });
