@@ -4,14 +4,15 @@
  * Hocuspocus with its Redis extension.
  *
  * Setup (not timed): a `redis-server` of the scenario's own on a free port (no persistence), and
- * on it two server processes of each kind: two `ystate serve --redis URL` nodes, and two
- * Hocuspocus 3 nodes with `@hocuspocus/extension-redis`. The y-websocket reference server keeps
+ * on it two server processes of each kind: two `ystate serve --redis URL` nodes, two Hocuspocus 4
+ * nodes (on Node 22) with `@hocuspocus/extension-redis` 4, and, as an older row, two Hocuspocus 3
+ * nodes with its Redis extension (Hocuspocus 4 rewrote it). The y-websocket reference server keeps
  * its documents in the process's memory and has no way to share them between processes, so it
  * cannot be run as two nodes and is not a variant here.
  *
  * Each sample runs in a fresh Node process with the real client libraries: y-websocket's
  * `WebsocketProvider` (ws as its WebSocket, no BroadcastChannel) against ystate, and
- * `HocuspocusProvider` (ws as its WebSocket) against Hocuspocus. Three clients of one new
+ * `HocuspocusProvider` of the server's major version (ws as its WebSocket) against Hocuspocus. Three clients of one new
  * document: the writer on node A, a reader on node B (across nodes: the measured path) and a
  * reader on node A (same node: without the hop between nodes, to tell it apart). Once all
  * three are synced, the writer types one character at the end of a Y.Text every `intervalMs`
@@ -33,8 +34,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startRedisServer } from '@ystate/redis/testing';
 import { p50, p99, runInChild, runScenario } from './harness.mjs';
+import { NODE_22 } from './node-22.mjs';
 import { connectProvider } from './providers.mjs';
-import { processUsage, redisVersion, serverKinds, startServer } from './servers.mjs';
+import { processUsage, redisVersion, startServer } from './servers.mjs';
 
 const run = promisify(execFile);
 
@@ -45,9 +47,16 @@ const SYNC_TIMEOUT_MS = 15_000;
 /** What the writer types, one character per edit. */
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz ';
 
+/** Hocuspocus 3 stays as an older row: Hocuspocus 4 rewrote its Redis extension. */
 const variants = [
   { id: 'ystate', kind: 'ystate', label: 'ystate --redis, 2 nodes', role: 'ours' },
-  { id: 'hocuspocus', kind: 'hocuspocus', label: 'Hocuspocus 3 + Redis, 2 nodes', role: 'peer' },
+  {
+    id: 'hocuspocus-4',
+    kind: 'hocuspocus-4',
+    label: 'Hocuspocus 4 + Redis, 2 nodes (Node 22)',
+    role: 'peer',
+  },
+  { id: 'hocuspocus-3', kind: 'hocuspocus-3', label: 'Hocuspocus 3 + Redis, 2 nodes (older)', role: 'peer' },
 ];
 
 await runScenario({
@@ -58,10 +67,14 @@ await runScenario({
     '@ystate/server',
     '@ystate/redis',
     'ioredis',
+    '@hocuspocus/server-4',
+    '@hocuspocus/extension-redis-4',
+    '@hocuspocus/provider-4',
     '@hocuspocus/server',
     '@hocuspocus/extension-redis',
     '@hocuspocus/provider',
     'y-websocket',
+    NODE_22,
     'yjs',
   ],
   sizes: {
@@ -105,11 +118,12 @@ async function setup(size) {
         clients:
           'a writer on node A, a reader on node B (across nodes) and a reader on node A (same node), one new document per sample',
         clientLibraries:
-          "ystate: y-websocket's WebsocketProvider (ws, disableBc); Hocuspocus: HocuspocusProvider (ws)",
+          "ystate: y-websocket's WebsocketProvider (ws, disableBc); Hocuspocus: HocuspocusProvider of its major (ws); all on the machine's Node",
         latency: "reader's Y.Doc update event − writer's performance.now() before the edit (same process)",
         redis: `${version}, no persistence (save '', appendonly no), shared by both kinds`,
         ystate: '`ystate serve --redis URL` (store and bus on Redis), default options',
-        hocuspocus: 'Hocuspocus 3 with @hocuspocus/extension-redis, documents in memory',
+        hocuspocus:
+          'Hocuspocus 4 (on Node 22) and Hocuspocus 3 (older), each with @hocuspocus/extension-redis of its major, documents in memory',
         notMeasured:
           'the y-websocket reference server keeps documents in process memory and cannot share them between nodes',
         isolation: 'each sample in a fresh Node process; the servers stay up for the whole run',
@@ -121,7 +135,6 @@ async function setup(size) {
         run: ({ round }) =>
           runInChild(import.meta.url, {
             kind: variant.kind,
-            dialect: nodes[variant.id][0].dialect,
             urls: nodes[variant.id].map((node) => node.url),
             pids: nodes[variant.id].map((node) => node.pid),
             redisPort: redis.port,
@@ -142,10 +155,9 @@ async function setup(size) {
 /** One sample, in a fresh process: three real clients, `warmup + edits` paced edits, latencies. */
 async function child({ kind, urls, pids, redisPort, docId, edits, warmup, intervalMs }) {
   const total = warmup + edits;
-  const { dialect } = serverKinds[kind];
-  const writer = connectProvider(dialect, urls[0], docId);
-  const acrossNodes = connectProvider(dialect, urls[1], docId);
-  const sameNode = connectProvider(dialect, urls[0], docId);
+  const writer = connectProvider(kind, urls[0], docId);
+  const acrossNodes = connectProvider(kind, urls[1], docId);
+  const sameNode = connectProvider(kind, urls[0], docId);
   const clients = [writer, acrossNodes, sameNode];
   try {
     await within(

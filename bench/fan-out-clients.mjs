@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { benchDir, runInChild } from './harness.mjs';
-import { freePort, processUsage, startServer } from './servers.mjs';
+import { freePort, processUsage, serverKinds, startServer } from './servers.mjs';
 import { MarkerWriter, SyncClient } from './sync-client.mjs';
 
 /**
@@ -499,14 +499,18 @@ export function accountOf(sample) {
   return { expectedDeliveries, delivered, missing, duplicates, unknown };
 }
 
+/** The variant of a peer server of servers.mjs, labelled as it labels the kind. */
+export const peerVariant = (kind) => ({ id: kind, kind, label: serverKinds[kind].label, role: 'peer' });
+
 /**
- * The variants of the WebSocket scenarios: ours, the two peers (in the order of the ratios), and
- * the floor: a bare `ws` relay with no CRDT work (fan-out-relay-server.mjs).
+ * The variants of the WebSocket scenarios: ours, the two current peers (in the order of the
+ * ratios: the y-websocket reference server, Hocuspocus 4), and the floor: a bare `ws` relay with
+ * no CRDT work (fan-out-relay-server.mjs).
  */
 export const serverVariants = [
   { id: 'ystate', kind: 'ystate', label: 'ystate serve (file store)', role: 'ours' },
-  { id: 'y-websocket', kind: 'y-websocket', label: 'y-websocket 2.1.0 server', role: 'peer' },
-  { id: 'hocuspocus', kind: 'hocuspocus', label: 'Hocuspocus 3', role: 'peer' },
+  peerVariant('y-websocket-server'),
+  peerVariant('hocuspocus-4'),
   { id: 'relay', kind: 'relay', label: 'bare ws relay (floor)', role: 'floor' },
 ];
 

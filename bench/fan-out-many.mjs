@@ -27,8 +27,9 @@
  * on every append, group commit per document); the same with `--fsync interval` (fsync once a
  * second: a machine crash may lose the last second's acknowledged updates); `ystate serve --redis` against a `redis-server` of
  * the scenario's own without persistence (flushed before each sample), to show what the fsyncs
- * cost; the y-websocket 2.1.0 reference server (documents in memory; first peer); Hocuspocus 3 (in
- * memory, no extension; second peer); and the floor: a bare `ws` relay that forwards each update
+ * cost; the y-websocket reference server (`@y/websocket-server`, documents in memory; first peer);
+ * Hocuspocus 4 (on Node 22, in memory, no extension; second peer); Hocuspocus 3 (the same, an
+ * older row: issue 12's starting numbers were taken against it); and the floor: a bare `ws` relay that forwards each update
  * message as received, no CRDT work (fan-out-relay-server.mjs). For ystate the sample also holds
  * what its `/metrics` reported over the measured window (log append and receive-to-broadcast
  * latency, its longest event-loop delay). `YSTATE_BENCH_PROFILE_DIR=/tmp/x` runs ystate with
@@ -36,8 +37,16 @@
  */
 
 import { startRedisServer } from '@ystate/redis/testing';
-import { fanOutMetrics, round, runFanOutSample, runManyWriters, serverVariants } from './fan-out-clients.mjs';
+import {
+  fanOutMetrics,
+  peerVariant,
+  round,
+  runFanOutSample,
+  runManyWriters,
+  serverVariants,
+} from './fan-out-clients.mjs';
 import { runScenario } from './harness.mjs';
+import { NODE_22 } from './node-22.mjs';
 import { redisVersion } from './servers.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
@@ -52,7 +61,7 @@ const unverified = [];
 /**
  * ystate's and the peers' variants, plus ystate with the file store fsyncing once a second
  * (`--fsync interval`: a machine crash may lose the last second) and on a Redis of the scenario's
- * own (no fsync at all).
+ * own (no fsync at all), and Hocuspocus 3 as an older peer.
  */
 const variants = [
   serverVariants[0],
@@ -64,13 +73,24 @@ const variants = [
     args: ['--fsync', 'interval'],
   },
   { id: 'ystate-redis', kind: 'ystate', label: 'ystate serve --redis', role: 'ours', redis: true },
-  ...serverVariants.slice(1),
+  ...serverVariants.slice(1, -1),
+  peerVariant('hocuspocus-3'),
+  serverVariants.at(-1),
 ];
 
 await runScenario({
   name: 'fan-out-many',
   title: 'Fan-out: 100 documents × 10 clients, every client writing 1 update/s — delivery latency',
-  versions: ['@ystate/server', '@ystate/file', 'yjs', 'ws', 'y-websocket', '@hocuspocus/server'],
+  versions: [
+    '@ystate/server',
+    '@ystate/file',
+    'yjs',
+    'ws',
+    '@y/websocket-server',
+    '@hocuspocus/server-4',
+    NODE_22,
+    '@hocuspocus/server',
+  ],
   sizes: {
     smoke: { documents: 10, clientsPerDocument: 5, seconds: 1, warmupSeconds: 0.4, rounds: 1 },
     full: { documents: 100, clientsPerDocument: 10, seconds: 15, warmupSeconds: 1, rounds: 3 },

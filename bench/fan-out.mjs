@@ -22,8 +22,8 @@
  * so while it is busy with one message the next reader's arrival waits, which counts as latency.
  *
  * Variants: `ystate serve` with its default embedded file store (fsync on every append, group
- * commit), the y-websocket 2.1.0 reference server (documents in memory; first peer), Hocuspocus 3
- * (in memory, no extension; second peer), and the floor: a bare `ws` relay that forwards each
+ * commit), the y-websocket reference server (`@y/websocket-server`, documents in memory; first
+ * peer), Hocuspocus 4 (on Node 22, in memory, no extension; second peer), and the floor: a bare `ws` relay that forwards each
  * update message as received, no CRDT work (fan-out-relay-server.mjs). For ystate the sample also
  * holds what its `/metrics` reported over the measured window (log append and receive-to-broadcast
  * latency, its longest event-loop delay). `YSTATE_BENCH_PROFILE_DIR=/tmp/x` runs ystate with
@@ -43,6 +43,7 @@ import {
   startMeters,
 } from './fan-out-clients.mjs';
 import { runScenario } from './harness.mjs';
+import { NODE_22 } from './node-22.mjs';
 import { MarkerWriter } from './sync-client.mjs';
 
 const DOC_ID = 'fan-out';
@@ -58,7 +59,15 @@ const unverified = [];
 await runScenario({
   name: 'fan-out',
   title: 'Fan-out: one document, 1,000 readers, one writer at 10 updates/s — delivery latency',
-  versions: ['@ystate/server', '@ystate/file', 'yjs', 'ws', 'y-websocket', '@hocuspocus/server'],
+  versions: [
+    '@ystate/server',
+    '@ystate/file',
+    'yjs',
+    'ws',
+    '@y/websocket-server',
+    '@hocuspocus/server-4',
+    NODE_22,
+  ],
   sizes: {
     smoke: { readers: 50, rate: 10, seconds: 1.5, warmupSeconds: 0.3, rounds: 1 },
     full: { readers: 1000, rate: 10, seconds: 15, warmupSeconds: 1, rounds: 3 },

@@ -257,9 +257,13 @@ export function machineInfo() {
   };
 }
 
-/** The installed versions of `names`, as resolved from bench/. */
+/**
+ * The installed versions of `names`, as resolved from bench/ (an npm alias such as
+ * `@hocuspocus/server-4` gives the version of the package it installs). An entry may also be a
+ * `[name, version]` pair, for what is not a package of bench/ (the Node that runs a peer).
+ */
 export function packageVersions(names) {
-  return Object.fromEntries(names.map((name) => [name, versionOf(name)]));
+  return Object.fromEntries(names.map((entry) => (Array.isArray(entry) ? entry : [entry, versionOf(entry)])));
 }
 
 function versionOf(name) {
@@ -267,13 +271,18 @@ function versionOf(name) {
   try {
     dir = dirname(fileURLToPath(import.meta.resolve(name)));
   } catch {
-    return null;
+    // A package with no main entry point (@y/websocket-server): its exported package.json.
+    try {
+      dir = dirname(fileURLToPath(import.meta.resolve(`${name}/package.json`)));
+    } catch {
+      return null;
+    }
   }
   // Walk up from the resolved entry point to the package's own package.json.
   for (; dir !== dirname(dir); dir = dirname(dir)) {
     try {
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (manifest.name === name) return manifest.version;
+      if (manifest.name === name || dir.endsWith(join('node_modules', name))) return manifest.version;
     } catch {
       // No package.json here: keep walking up.
     }

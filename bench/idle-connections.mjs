@@ -26,8 +26,10 @@
  * Also recorded: the server's peak RSS (VmHWM), the CPU it spent connecting everyone, and the
  * generator's RSS (10,000 sockets and the 1,000 documents' Y.Docs).
  *
- * Variants: `ystate serve` with its default embedded file store, the y-websocket 2.1.0 reference
- * server (documents in memory; first peer), Hocuspocus 3 (in memory, no extension; second peer),
+ * Variants: `ystate serve` with its default embedded file store, the y-websocket reference server
+ * (`@y/websocket-server`, documents in memory; first peer), Hocuspocus 4 (on Node 22, in memory,
+ * no extension; second peer), y-websocket 2.1.0's server (an older peer: the same server code,
+ * without y-leveldb loaded at start),
  * and the floor: a bare `ws` server that keeps each document's state as the one message its first
  * client sent (fan-out-relay-server.mjs): what Node and `ws` cost per socket.
  */
@@ -40,11 +42,13 @@ import {
   collectGarbage,
   inspectorOptions,
   openClients,
+  peerVariant,
   round,
   serverVariants,
   startVariantServer,
 } from './fan-out-clients.mjs';
 import { runInChild, runScenario } from './harness.mjs';
+import { NODE_22 } from './node-22.mjs';
 import { processUsage } from './servers.mjs';
 
 /** Clients opened at once (the next batch waits until these have synced). */
@@ -54,10 +58,26 @@ const GC_SETTLE_MS = 1000;
 /** Edits of the automerge-paper trace in each document's text. */
 const EDITS = 1000;
 
+/**
+ * ystate's and the peers' variants, and y-websocket 2.1.0's server as an older peer: the same
+ * server code as `@y/websocket-server`, which however loads y-leveldb (and its native LevelDB)
+ * at start even with no persistence configured — memory is what this scenario compares.
+ */
+const variants = [...serverVariants.slice(0, -1), peerVariant('y-websocket-2'), serverVariants.at(-1)];
+
 await runScenario({
   name: 'idle-connections',
   title: 'Idle connections: 10,000 synced clients (1,000 documents × 10) on one server — RSS',
-  versions: ['@ystate/server', '@ystate/file', 'yjs', 'ws', 'y-websocket', '@hocuspocus/server'],
+  versions: [
+    '@ystate/server',
+    '@ystate/file',
+    'yjs',
+    'ws',
+    '@y/websocket-server',
+    '@hocuspocus/server-4',
+    NODE_22,
+    'y-websocket',
+  ],
   sizes: {
     smoke: { documents: 20, clientsPerDocument: 10, settleMs: 500, rounds: 1 },
     full: { documents: 1000, clientsPerDocument: 10, settleMs: 3000, rounds: 3 },
@@ -88,7 +108,7 @@ function setup(size) {
       gc: 'HeapProfiler.collectGarbage through the inspector (every server runs with --inspect=127.0.0.1:<port>), then 1 s',
       isolation: 'a fresh server process and a fresh generator process per sample',
     },
-    variants: serverVariants.map((variant) => ({
+    variants: variants.map((variant) => ({
       id: variant.id,
       label: variant.label,
       role: variant.role,

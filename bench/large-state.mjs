@@ -40,8 +40,8 @@
  *   (raw protocol clients in this process, sync-client.mjs, both claiming to hold the
  *   state already, so connecting moves only what they lack). ystate: the real `ystate serve` on a
  *   copy of the file store (fsync always, its default), loading the document on the first
- *   connection. The peer: the y-websocket 2.1.0 reference server, in memory, given the state by
- *   the writer as the same updates the store holds. Then the precomputed field updates are sent
+ *   connection. The peer: the y-websocket reference server (`@y/websocket-server`), in memory,
+ *   given the state by the writer as the same updates the store holds. Then the precomputed field updates are sent
  *   open-loop at a fixed rate, after a warm-up; latency = reader's arrival − writer's send. The
  *   engine spaces checkpoints by the last one's size (`checkpointEvery.sizeFraction`, 0.1): with
  *   a 100 MB checkpoint, 1,200 small updates store none (before that rule they stored one after
@@ -142,7 +142,7 @@ const variants = [
 await runScenario({
   name: 'large-state',
   title: 'A large JSON state: load, memory, one field update to another client, its STATE_DELTA',
-  versions: ['@ystate/core', '@ystate/file', '@ystate/agui', 'yjs', 'y-websocket', 'fast-json-patch'],
+  versions: ['@ystate/core', '@ystate/file', '@ystate/agui', 'yjs', '@y/websocket-server', 'fast-json-patch'],
   sizes,
   metrics: [
     { key: 'loadMs', label: 'time to loaded', unit: 'ms', primary: true },
@@ -375,7 +375,7 @@ async function setup(size) {
         states: states.map(({ buildMs, storeWriteMs, stateVector, samples, ...state }) => state),
         load: 'ystate: openFileLog + new Engine + engine.open (latest checkpoint + tail); peer: read the blob file + Y.applyUpdate into a fresh Y.Doc (the floor)',
         delta: `ystate: engine.write of one field → STATE_DELTA from documentEvents (@ystate/agui), timed from durable to the event, ${DELTA_WARMUP} warm-up + ${size.deltaWrites} writes per sample (median); peer: fast-json-patch compare of two separate snapshots, 1 warm-up + ${size.peerDeltaDiffs} diffs per sample (median)`,
-        latency: `${size.warmupUpdates} warm-up + ${size.updates} field updates at ${size.updatesPerSec}/s open-loop, writer → server → reader; ystate serve on a copy of the file store (fsync always); the y-websocket 2.1.0 server in memory`,
+        latency: `${size.warmupUpdates} warm-up + ${size.updates} field updates at ${size.updatesPerSec}/s open-loop, writer → server → reader; ystate serve on a copy of the file store (fsync always); the y-websocket reference server (@y/websocket-server) in memory`,
         isolation: `each part of each sample in a fresh Node process (--expose-gc, gc before timing); servers in their own processes; all with ${HEAP_OPTION}`,
       },
       setup: {
@@ -655,7 +655,7 @@ async function latencyChild({ dir, size, largest, variant }) {
     server = new ServerProcess('ystate', {});
     server.dataDir = storeCopy;
   } else {
-    server = new ServerProcess('y-websocket', {});
+    server = new ServerProcess('y-websocket-server', {});
   }
   const clients = [];
   try {

@@ -46,6 +46,7 @@ import { loadSequentialTrace } from '@ystate/core/testing/traces';
 import { startRedisServer } from '@ystate/redis/testing';
 import * as Y from 'yjs';
 import { p50, percentile, runInChild, runScenario } from './harness.mjs';
+import { NODE_22 } from './node-22.mjs';
 import { connectProvider } from './providers.mjs';
 import { cpuPeakAndMean, startSampler } from './reconnect-storm-sampler.mjs';
 import { redisVersion, serverKinds, startServer } from './servers.mjs';
@@ -129,8 +130,12 @@ class ClientSlot {
 const variants = [
   { id: 'ystate-file', kind: 'ystate', label: 'ystate, file store', role: 'ours' },
   { id: 'ystate-redis', kind: 'ystate', redis: true, label: 'ystate --redis', role: 'ours' },
-  { id: 'y-websocket', kind: 'y-websocket', label: 'y-websocket 2.1.0 server', role: 'peer' },
-  { id: 'hocuspocus', kind: 'hocuspocus', label: 'Hocuspocus 3', role: 'peer' },
+  ...['y-websocket-server', 'hocuspocus-4'].map((kind) => ({
+    id: kind,
+    kind,
+    label: serverKinds[kind].label,
+    role: 'peer',
+  })),
 ];
 
 await runScenario({
@@ -141,9 +146,11 @@ await runScenario({
     '@ystate/server',
     '@ystate/file',
     '@ystate/redis',
+    '@y/websocket-server',
+    '@hocuspocus/server-4',
+    '@hocuspocus/provider-4',
+    NODE_22,
     'y-websocket',
-    '@hocuspocus/server',
-    '@hocuspocus/provider',
     'yjs',
     'ws',
   ],
@@ -213,8 +220,8 @@ async function setup(size) {
           'afterwards a real provider (WebsocketProvider / HocuspocusProvider) reads every document and checks its text',
         ystate:
           '`ystate serve`: file store (fsync on every append, the default) or `--redis URL`, default options',
-        yWebsocket: 'y-websocket 2.1.0 bin/server.cjs, documents in memory (no YPERSISTENCE)',
-        hocuspocus: 'Hocuspocus 3, documents in memory (no persistence extension)',
+        yWebsocket: '@y/websocket-server src/server.js, documents in memory (no YPERSISTENCE)',
+        hocuspocus: 'Hocuspocus 4 on Node 22, documents in memory (no persistence extension)',
         redis: `${version}, no persistence, flushed before each ystate --redis sample`,
         isolation: 'each sample in a fresh load-generator process with a new server process',
       },
@@ -421,7 +428,7 @@ function allStored(clients, documents) {
 async function verify(kind, url, docIds, expected) {
   // Each WebsocketProvider listens to the process's 'exit' (removed on destroy): one per document.
   process.setMaxListeners(Math.max(process.getMaxListeners(), docIds.length + 10));
-  const readers = docIds.map((docId) => connectProvider(serverKinds[kind].dialect, url, docId));
+  const readers = docIds.map((docId) => connectProvider(kind, url, docId));
   try {
     await within(
       Promise.all(readers.map((reader) => reader.synced)),

@@ -3,10 +3,12 @@
  * memory can be read apart from the load generator's:
  * - `ystate`: the real `ystate serve` (packages/cli/bin/ystate.js) with the embedded file store
  *   (its default: fsync on every append), `--redis URL` or `--redis-cluster URLS`;
- * - `y-websocket`: the reference server of `y-websocket@2.1.0` (`bin/server.cjs`, documents in
- *   memory);
- * - `hocuspocus`: `@hocuspocus/server` 3.x, with `@hocuspocus/extension-redis` when given a Redis
- *   (hocuspocus-server.mjs).
+ * - `y-websocket-server`: the y-websocket reference server, `@y/websocket-server` (`src/server.js`,
+ *   documents in memory); `y-websocket-2`: the same server as `y-websocket@2.1.0` shipped it
+ *   (`bin/server.cjs`), kept as an older row;
+ * - `hocuspocus-4`: `@hocuspocus/server` 4 on Node 22 (node-22.mjs), with
+ *   `@hocuspocus/extension-redis` 4 when given a Redis (hocuspocus-server.mjs);
+ * - `hocuspocus-3`: the same with Hocuspocus 3 on the machine's Node, kept as an older row.
  * Readiness is the line each prints once listening, never a sleep. Every process started here is
  * killed when the bench process exits.
  */
@@ -20,15 +22,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { benchDir, repoRoot } from './harness.mjs';
+import { node22 } from './node-22.mjs';
 
 const HOST = '127.0.0.1';
 const require = createRequire(join(benchDir, 'package.json'));
 
-/** The labels and protocol dialect of each kind of server. */
+/**
+ * The labels and protocol dialect of each kind of server; a Hocuspocus kind also names its major
+ * version (hocuspocus-server.mjs and providers.mjs pick the packages by it).
+ */
 export const serverKinds = {
   ystate: { label: 'ystate', dialect: 'y-websocket', role: 'ours' },
-  'y-websocket': { label: 'y-websocket 2.1.0 server', dialect: 'y-websocket', role: 'peer' },
-  hocuspocus: { label: 'Hocuspocus 3', dialect: 'hocuspocus', role: 'peer' },
+  'y-websocket-server': { label: '@y/websocket-server 0.1.1', dialect: 'y-websocket', role: 'peer' },
+  'y-websocket-2': { label: 'y-websocket 2.1.0 server (older)', dialect: 'y-websocket', role: 'peer' },
+  'hocuspocus-4': { label: 'Hocuspocus 4 (Node 22)', dialect: 'hocuspocus', role: 'peer', hocuspocus: 4 },
+  'hocuspocus-3': { label: 'Hocuspocus 3 (older)', dialect: 'hocuspocus', role: 'peer', hocuspocus: 3 },
 };
 
 const running = new Set();
@@ -48,8 +56,14 @@ export function freePort() {
   });
 }
 
+/** The y-websocket reference servers: the package and the script of each (documents in memory). */
+const referenceServers = {
+  'y-websocket-server': ['@y/websocket-server', 'src/server.js'],
+  'y-websocket-2': ['y-websocket', 'bin/server.cjs'],
+};
+
 /** How each kind is started, and the line that says it is listening. */
-function commandOf(kind, { port, redis, redisCluster, dataDir, args = [] }) {
+async function commandOf(kind, { port, redis, redisCluster, dataDir, args = [] }) {
   if (kind === 'ystate') {
     const store = redisCluster
       ? ['--redis-cluster', redisCluster]
@@ -75,18 +89,21 @@ function commandOf(kind, { port, redis, redisCluster, dataDir, args = [] }) {
       ready: (line) => line.includes('ystate listening'),
     };
   }
-  if (kind === 'y-websocket') {
+  if (kind in referenceServers) {
+    const [packageName, file] = referenceServers[kind];
     return {
-      args: [join(dirname(require.resolve('y-websocket/package.json')), 'bin/server.cjs')],
+      args: [join(dirname(require.resolve(`${packageName}/package.json`)), file)],
       env: { HOST, PORT: String(port) },
       ready: (line) => line.startsWith('running at'),
     };
   }
-  if (kind === 'hocuspocus') {
+  const { hocuspocus } = serverKinds[kind] ?? {};
+  if (hocuspocus) {
     return {
-      args: [join(benchDir, 'hocuspocus-server.mjs'), JSON.stringify({ port, redis })],
+      args: [join(benchDir, 'hocuspocus-server.mjs'), JSON.stringify({ port, redis, version: hocuspocus })],
       env: {},
       ready: (line) => line.startsWith('hocuspocus listening'),
+      node: hocuspocus === 4 ? await node22() : process.execPath,
     };
   }
   throw new Error(`unknown server kind ${kind}`);
@@ -132,14 +149,19 @@ export class ServerProcess {
     if (this.kind === 'ystate' && !this.options.redis && !this.options.redisCluster) {
       this.dataDir ??= await mkdtemp(join(tmpdir(), 'ystate-bench-server-'));
     }
-    const { args, env, ready } = commandOf(this.kind, {
+    const {
+      args,
+      env,
+      ready,
+      node = process.execPath,
+    } = await commandOf(this.kind, {
       port: this.port,
       redis: this.options.redis,
       redisCluster: this.options.redisCluster,
       dataDir: this.dataDir,
       args: this.options.args,
     });
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...args], {
+    const child = spawn(node, [...(this.options.nodeArgs ?? []), ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

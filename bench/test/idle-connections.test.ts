@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { runSmoke } from './smoke.js';
+import { installNode22First, runSmoke } from './smoke.js';
 
 // idle-connections at smoke size: 20 documents × 10 clients, all synced, then idle; the server's
-// RSS before and after, against ystate, both peers and the bare relay (the floor).
+// RSS before and after, against ystate, the peers (y-websocket 2.1.0 as an older row) and the bare
+// relay (the floor).
 describe('bench scenario idle-connections at smoke size', () => {
+  installNode22First();
+
   it('connects every client, each gets its document state, and reads the server RSS', async () => {
     const results = await runSmoke('idle-connections', 90_000);
     expect(results.params).toMatchObject({ connections: 200, documents: 20, clientsPerDocument: 10 });
-    expect(results.variants.map((variant) => variant.role)).toEqual(['ours', 'peer', 'peer', 'floor']);
+    expect(results.variants.map((variant) => [variant.id, variant.role])).toEqual([
+      ['ystate', 'ours'],
+      ['y-websocket-server', 'peer'],
+      ['hocuspocus-4', 'peer'],
+      ['y-websocket-2', 'peer'],
+      ['relay', 'floor'],
+    ]);
     for (const variant of results.variants) {
       for (const sample of variant.samples) {
         // Every client synced, and the 180 that joined after their document's first client
@@ -18,5 +27,5 @@ describe('bench scenario idle-connections at smoke size', () => {
         expect(sample.generatorRssMB).toBeGreaterThan(0);
       }
     }
-  });
+  }, 100_000);
 });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { node22 } from '../node-22.mjs';
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,6 +26,14 @@ export interface Results {
     ratios?: Record<string, Record<string, number | null>>;
     samples: Record<string, unknown>[];
   }[];
+}
+
+/**
+ * Installs the Node 22 that Hocuspocus 4 runs on (node-22.mjs) before a scenario that runs it: on
+ * a fresh machine a download, which must not eat into the scenario's own timeout.
+ */
+export function installNode22First(): void {
+  beforeAll(() => node22(), 600_000);
 }
 
 let out: string | undefined;
