@@ -1,19 +1,14 @@
 /**
  * One feed per open document and engine, shared by every event stream of that document on this
- * node. It keeps a mirror of the document built only from durable updates (`onDurableUpdate`),
- * starting from the log's state at its head, so the mirror's JSON is exactly what the log holds
- * at the seq the feed reports. Each update applied to the mirror yields the exact JSON Patch of
- * that step; the feed collects them for one event-loop turn and hands the batch, coalesced and
- * labelled with the last seq it covers, to its subscribers.
- *
- * Why not the live document's own change notifications: they are exact relative to the JSON of
- * the live document, which already holds local writes that are not durable yet, so a stream that
- * starts from that JSON would either miss or repeat changes. The mirror only ever holds what the
- * log holds.
+ * node. It reads the live document itself: the engine's document holds exactly the log up to its
+ * seq (the log leads, the document follows), and each entry is applied in its own transaction
+ * whose change carries that entry's seq. So each change's JSON Patch is the exact step from one
+ * logged state to the next; the feed collects them for one event-loop turn and hands the batch,
+ * coalesced and labelled with the last seq it covers, to its subscribers. Entries that change no
+ * JSON (lifecycle events, updates elsewhere in the document) still move the seq.
  */
 
-import { type Engine, type Json, type PatchOperation, StateDocument } from '@ystate/core';
-import * as Y from 'yjs';
+import type { Engine, Json, PatchOperation, StateDocument } from '@ystate/core';
 import { coalescePatch } from './coalesce-patch.js';
 
 /** The coalesced operations of the durable updates of one event-loop turn, and the last seq they cover. */
@@ -29,7 +24,6 @@ export interface FeedSubscriber {
 }
 
 export class DocumentFeed {
-  private readonly mirror: StateDocument;
   private pending: PatchOperation[] = [];
   private pendingSeq: number | undefined;
   private scheduled: ReturnType<typeof setImmediate> | undefined;
@@ -37,52 +31,44 @@ export class DocumentFeed {
   private closed = false;
   private readonly closeListeners: (() => void)[] = [];
   private readonly changeListeners = new Set<() => void>();
-  /** The last seq the mirror holds (once the pending batch is flushed). */
+  private readonly stopChanges: () => void;
+  /** The last seq delivered (the document's seq once the pending batch is flushed). */
   private current: number;
 
   private constructor(
     readonly docId: string,
-    base: { seq: number; update: Uint8Array },
-    private readonly stopUpdates: () => void,
+    private readonly doc: StateDocument,
+    seq: number,
+    private readonly stop: () => void,
     private readonly engine: Engine,
   ) {
-    this.mirror = new StateDocument(docId);
-    Y.applyUpdate(this.mirror.ydoc, base.update);
-    this.current = base.seq;
-    this.mirror.onChange((change) => {
+    this.current = seq;
+    this.stopChanges = doc.onChange((change) => {
       for (const op of change.ops) this.pending.push(op);
+      this.moved();
     });
     engine.registry.on('closed', this.onDocumentClosed);
   }
 
   /**
-   * Starts a feed: listens for durable updates (and lifecycle entries, which move the seq without
-   * necessarily changing state) first, then loads the log's state at its head.
+   * Starts a feed: listens for durable updates and lifecycle entries (which move the seq, changing
+   * JSON or not), then takes the open document as it stands, with its seq, and its changes from
+   * then on — synchronously, so no entry falls between the two.
    */
   static async open(engine: Engine, docId: string): Promise<DocumentFeed> {
-    const early: { update: Uint8Array | undefined; seq: number }[] = [];
     let feed: DocumentFeed | undefined;
-    const stopUpdates = await engine.onDurableUpdate(docId, (update, seq) => {
-      if (feed) feed.take(update, seq);
-      else early.push({ update, seq });
-    });
-    let stopLifecycle: (() => void) | undefined;
+    const advance = (seq: number) => feed?.advance(seq);
+    const stops: (() => void)[] = [];
     const stop = () => {
-      stopUpdates();
-      stopLifecycle?.();
+      for (const stopOne of stops.splice(0)) stopOne();
     };
     try {
-      stopLifecycle = await engine.onLifecycle(docId, {}, ({ seq }) => {
-        if (feed) feed.take(undefined, seq);
-        else early.push({ update: undefined, seq });
-      });
-      const head = await engine.log.head(docId);
-      const base = await engine.stateAt(docId, { seq: head });
-      feed = new DocumentFeed(docId, base, stop, engine);
-      // Updates announced while loading: those at or below the head are already in (Yjs applies
-      // an update once), the rest are new.
-      for (const { update, seq } of early) feed.take(update, seq);
-      feed.flush();
+      stops.push(await engine.onDurableUpdate(docId, (_update, seq) => advance(seq)));
+      stops.push(await engine.onLifecycle(docId, {}, ({ seq }) => advance(seq)));
+      const doc = await engine.open(docId);
+      stops.push(() => engine.release(docId));
+      // Entries applied before this point are in the document and below its seq.
+      feed = new DocumentFeed(docId, doc, engine.seqOf(docId) ?? 0, stop, engine);
       return feed;
     } catch (error) {
       stop();
@@ -90,7 +76,7 @@ export class DocumentFeed {
     }
   }
 
-  /** The seq the mirror's JSON reflects, after delivering whatever is pending. */
+  /** The seq the document's JSON reflects, after delivering whatever is pending. */
   get seq(): number {
     this.flush();
     return this.current;
@@ -114,7 +100,7 @@ export class DocumentFeed {
 
   /** The JSON at `pointer` as of `seq` (call right after `subscribe` or in `onBatch`), or undefined. */
   valueAt(pointer: string): Json | undefined {
-    return this.mirror.get(pointer);
+    return this.doc.get(pointer);
   }
 
   /** Delivers the pending batch to every subscriber (normally at the end of the event-loop turn). */
@@ -138,8 +124,8 @@ export class DocumentFeed {
     this.closed = true;
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.engine.registry.off('closed', this.onDocumentClosed);
-    this.stopUpdates();
-    this.mirror.destroy();
+    this.stopChanges();
+    this.stop();
     this.changeListeners.clear();
     const subscribers = [...this.subscribers];
     this.subscribers.clear();
@@ -148,8 +134,8 @@ export class DocumentFeed {
   }
 
   /**
-   * Calls `listener` whenever the mirror or its seq moves on (an update or a lifecycle entry
-   * arrived), before the batch is delivered: what was derived from the mirror is stale from then.
+   * Calls `listener` whenever the document or its seq moves on (an update or a lifecycle entry
+   * arrived), before the batch is delivered: what was derived from the document is stale from then.
    * Returns a function that stops it.
    */
   onChange(listener: () => void): () => void {
@@ -168,13 +154,18 @@ export class DocumentFeed {
     if (docId === this.docId) this.close();
   };
 
-  private take(update: Uint8Array | undefined, seq: number): void {
-    if (this.closed) return;
-    if (update !== undefined) Y.applyUpdate(this.mirror.ydoc, update);
+  /** An entry was applied: the batch reaches its seq. */
+  private advance(seq: number): void {
+    if (this.closed || seq <= this.current) return;
     this.pendingSeq = Math.max(this.pendingSeq ?? 0, seq);
+    this.moved();
+  }
+
+  private moved(): void {
+    if (this.closed) return;
     for (const listener of this.changeListeners) listener();
-    // An engine commit announces all its updates in one synchronous run: flushing after the turn
-    // makes every batch end at a point where the mirror equals the log at the batch's seq.
+    // An engine commit applies all its entries in one synchronous run: flushing after the turn
+    // makes every batch end at a point where the document equals the log at the batch's seq.
     this.scheduled ??= setImmediate(() => {
       this.scheduled = undefined;
       // Per-document work: a failure ends this feed (its streams close, clients reconnect to a new
