@@ -1,8 +1,8 @@
 import { HttpAgent, runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
 import { type BaseEvent, EventType } from '@ag-ui/core';
 import { buildCheckpoint, Engine, type Json, MemoryUpdateLog } from '@ystate/core';
-import fastJsonPatch from 'fast-json-patch';
 import { startAgent } from '@ystate/example-agui-agent';
+import fastJsonPatch from 'fast-json-patch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aguiRoutes } from '../src/index.js';
 import { jsonAt, readSse, seqOfEvent, serveRoutes, type TestServer } from './helpers.js';
