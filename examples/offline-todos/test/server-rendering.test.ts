@@ -18,9 +18,7 @@ vi.mock('../../../node_modules/react/index.js', () => {
   return { ...react, default: react };
 });
 
-const { useConnectionStatus, usePresence, useYState, YStateProvider } = await import(
-  '../../../packages/react/src/index.js'
-);
+const { useConnectionStatus, usePresence, useYState, YStateProvider } = await import('@ystate/react');
 
 function View() {
   const { value } = useYState('d', '/title');
