@@ -35,6 +35,8 @@ const peopleWrote = signal();
 let example: RunningExample;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 const pageErrors: Error[] = [];
+/** Requests a page made anywhere but the example's server (CopilotKit must need no cloud service). */
+const elsewhere: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(join(PAGE_DIR, 'index.html'))) {
@@ -61,6 +63,10 @@ afterAll(async () => {
 async function open(name: string): Promise<Page> {
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.host !== new URL(example.url).host && url.protocol !== 'data:') elsewhere.push(request.url());
+  });
   await page.goto(`${example.url}?name=${name}`);
   await page.waitForSelector('[data-testid="status"]:text("connected")');
   return page;
@@ -144,5 +150,6 @@ describe('examples/copilotkit-shared-state', { timeout: 120_000 }, () => {
     await bob.waitForFunction(() => document.querySelectorAll('li input:checked').length === 2);
     expect((await serverTodos()).filter((todo) => todo.done)).toHaveLength(2);
     expect(pageErrors).toEqual([]);
+    expect(elsewhere).toEqual([]);
   });
 });
