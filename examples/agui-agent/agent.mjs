@@ -4,7 +4,8 @@
  * todo appending it to `/todos` BY INDEX against the state it was given (so by the time the
  * deltas arrive, their base is stale if anyone else edited the list meanwhile), and RUN_FINISHED.
  *
- * The todos it adds: `forwardedProps.todos` (strings) if given, else two defaults.
+ * The todos it adds: `forwardedProps.todos` (strings) if given, else the items of the last user
+ * message (split at commas and new lines: "milk, eggs" adds two), else two defaults.
  */
 
 import { createServer } from 'node:http';
@@ -15,20 +16,17 @@ import { EventEncoder } from '@ag-ui/encoder';
 const DEFAULT_TODOS = ['Draft the agenda', 'Book the room'];
 
 /**
- * The events of one run, in order. `pause` is awaited before the state deltas: tests use it to
- * let someone edit the document while the agent "thinks".
+ * The events of one run, in order. `titles` decides what to add (default `titlesOf`: scripted, no
+ * model). `pause` is awaited before the state deltas: tests use it to let someone edit the
+ * document while the agent "thinks".
  *
  * @param {import('@ag-ui/core').RunAgentInput} input
- * @param {{ pause?: (input: import('@ag-ui/core').RunAgentInput) => Promise<void> | void }} [options]
+ * @param {Pick<import('./agent.d.mts').AgentOptions, 'pause' | 'titles'>} [options]
  * @returns {AsyncGenerator<import('@ag-ui/core').BaseEvent>}
  */
 export async function* agentEvents(input, options = {}) {
   const { threadId, runId } = input;
-  const props = input.forwardedProps;
-  const titles =
-    props && Array.isArray(props.todos) && props.todos.every((t) => typeof t === 'string')
-      ? props.todos
-      : DEFAULT_TODOS;
+  const titles = await (options.titles ?? titlesOf)(input);
   const state = input.state && typeof input.state === 'object' ? input.state : {};
   const todos = Array.isArray(state.todos) ? state.todos : undefined;
 
@@ -75,9 +73,27 @@ export async function* agentEvents(input, options = {}) {
 }
 
 /**
+ * What a run adds: `forwardedProps.todos`, else the items of the last user message, else defaults.
+ *
+ * @param {import('@ag-ui/core').RunAgentInput} input
+ * @returns {string[]}
+ */
+export function titlesOf(input) {
+  const props = input.forwardedProps;
+  if (props && Array.isArray(props.todos) && props.todos.every((t) => typeof t === 'string'))
+    return props.todos;
+  const said = input.messages.findLast((message) => message.role === 'user')?.content;
+  const items = (typeof said === 'string' ? said : '')
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length > 0 ? items : DEFAULT_TODOS;
+}
+
+/**
  * Starts the agent on `port` (0 = any free port). Every POST is a run.
  *
- * @param {{ port?: number; host?: string; pause?: (input: import('@ag-ui/core').RunAgentInput) => Promise<void> | void }} [options]
+ * @param {import('./agent.d.mts').AgentOptions} [options]
  * @returns {Promise<{ url: string; close: () => Promise<void> }>}
  */
 export async function startAgent(options = {}) {

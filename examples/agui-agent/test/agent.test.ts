@@ -40,4 +40,14 @@ describe('examples/agui-agent', () => {
       todos: [{ title: 'Draft the agenda' }, { title: 'Book the room' }],
     });
   });
+
+  it('adds the items of the last user message when no todos are forwarded', async () => {
+    const client = new HttpAgent({ url: agent.url, initialState: { todos: [] } });
+    client.addMessage({ id: 'm1', role: 'user', content: 'ignored' });
+    client.addMessage({ id: 'm2', role: 'user', content: 'buy milk, call Bob\n water plants ,' });
+    await client.runAgent();
+    expect(client.state).toEqual({
+      todos: ['buy milk', 'call Bob', 'water plants'].map((title) => ({ title, done: false, by: 'agent' })),
+    });
+  });
 });

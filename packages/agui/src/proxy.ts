@@ -3,7 +3,9 @@
  * document's state instead of the frontend's (remembering its seq as the agent's base), merges the
  * agent's state events into the document at that base, records the run's lifecycle, and streams
  * the agent's events back with its state events replaced by the document's own snapshot and deltas
- * (which also carry what other people change during the run).
+ * (which also carry what other people change during the run). A frontend that already has the
+ * state at some seq (`Last-Event-ID`, `forwardedProps.ystate.since` or `?since=`, as for `/agui`
+ * runs without a proxy) gets the changes since then instead of a snapshot.
  */
 
 import type { IncomingMessage } from 'node:http';
@@ -12,7 +14,8 @@ import { type Engine, type HistoricalState, isYStateError, type Json } from '@ys
 import { AgentRun, AguiLifecycle } from './agent-run.js';
 import { DocumentStream } from './document-stream.js';
 import { EventSink, type ExtraRoute, type RouteContext, readJsonBody, sendError } from './http.js';
-import { parseRunAgentInput, type RunEnd } from './run-input.js';
+import { resumePointOf } from './resume-point.js';
+import { parseRunAgentInput, type RunEnd, ystatePropsOf } from './run-input.js';
 import { type FetchFunction, upstreamEvents } from './upstream.js';
 
 /** Options of `aguiProxyRoute`: the upstream AG-UI agent and how to call it. */
@@ -44,8 +47,10 @@ export function aguiProxyRoute(engine: Engine, options: AguiProxyOptions): Extra
     async handler(req, res, ctx) {
       let input: RunAgentInput;
       let base: HistoricalState;
+      let since: number | undefined;
       try {
         input = parseRunAgentInput(await readJsonBody(req, options.maxBodyBytes ?? 1024 * 1024));
+        since = resumePointOf(req, ystatePropsOf(input).since);
         base = await engine.stateAt(ctx.docId, { seq: await engine.log.head(ctx.docId) });
       } catch (error) {
         sendError(res, error);
@@ -59,6 +64,7 @@ export function aguiProxyRoute(engine: Engine, options: AguiProxyOptions): Extra
         ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
         ...(headers === undefined ? {} : { headers }),
         ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+        ...(since === undefined ? {} : { since }),
       });
       const end = await proxy.run();
       options.onRunEnd?.(end);
@@ -73,6 +79,8 @@ interface ProxiedRunOptions {
   fetch?: FetchFunction;
   headers?: Record<string, string>;
   maxQueue?: number;
+  /** The seq the frontend's state is at: its state events start with the changes since then. */
+  since?: number;
 }
 
 type Step =
@@ -175,6 +183,7 @@ class ProxiedRun {
         this.stream = await DocumentStream.open(this.engine, this.ctx.docId, {
           shareValues: true,
           ...(this.options.maxQueue === undefined ? {} : { maxQueue: this.options.maxQueue }),
+          ...(this.options.since === undefined ? {} : { since: this.options.since }),
         });
         await this.forwardState();
         return undefined;

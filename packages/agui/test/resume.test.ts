@@ -1,6 +1,7 @@
 import { HttpAgent, runHttpRequest, transformHttpEventStream } from '@ag-ui/client';
 import { type BaseEvent, EventType } from '@ag-ui/core';
 import { buildCheckpoint, Engine, type Json, MemoryUpdateLog } from '@ystate/core';
+import { startAgent } from '@ystate/example-agui-agent';
 import fastJsonPatch from 'fast-json-patch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aguiRoutes } from '../src/index.js';
@@ -248,5 +249,119 @@ describe('resuming a stream from the seq a client has', () => {
     let state: Json = (await engine.stateAt('d', { seq: since })).json;
     for (const event of events) state = apply(state, event);
     expect(state).toEqual((await engine.stateAt('d', { seq: head })).json);
+  });
+});
+
+describe('resuming a run through the AG-UI proxy', () => {
+  /** Serves the proxy in front of examples/agui-agent; `pause` runs while the agent "thinks". */
+  async function startProxy(pause?: () => Promise<void>): Promise<() => Promise<void>> {
+    engine = new Engine({ log: new MemoryUpdateLog(), nodeId: 'n', idleTimeoutMs: 60_000 });
+    const agent = await startAgent(pause === undefined ? {} : { pause });
+    server = await serveRoutes(aguiRoutes(engine, { proxy: { upstream: agent.url } }));
+    return agent.close;
+  }
+
+  /** A frontend's HttpAgent on the proxy, and the seq of the last state event it applied. */
+  function frontend(): { agent: HttpAgent; seqs: number[] } {
+    const agent = new HttpAgent({ url: server.docUrl('d', 'agui') });
+    const seqs: number[] = [];
+    agent.subscribe({
+      onEvent: ({ event }) => {
+        if (event.type === EventType.STATE_SNAPSHOT || event.type === EventType.STATE_DELTA) {
+          seqs.push(seqOfEvent(event));
+        }
+      },
+    });
+    return { agent, seqs };
+  }
+
+  async function stateNow(): Promise<Json> {
+    return (await engine.stateAt('d', { seq: await engine.log.head('d') })).json;
+  }
+
+  it('Last-Event-ID or forwardedProps.ystate.since: the changes since then, then the run’s, nothing lost or repeated', async () => {
+    let personWrites = false;
+    const closeAgent = await startProxy(async () => {
+      // While the agent thinks, a person edits the same list.
+      if (personWrites) await engine.write('d', (tx) => tx.insert('/todos/0', 'from a person'));
+    });
+    try {
+      await tenWrites();
+      const { agent, seqs } = frontend();
+      const types: string[][] = [];
+      const run = async (props: Record<string, unknown>) => {
+        const run: string[] = [];
+        types.push(run);
+        await agent.runAgent(
+          { forwardedProps: { todos: ['by the agent'], ...props } },
+          { onEvent: ({ event }) => void run.push(event.type) },
+        );
+      };
+      await run({});
+      expect(types[0]).toContain(EventType.STATE_SNAPSHOT);
+      expect(agent.state).toEqual(await stateNow());
+
+      // Changes while no run is open, and during the next one: it resumes from the seq the frontend has.
+      for (let i = 0; i < 5; i++) await engine.write('d', (tx) => tx.set('/meta/n', 50 + i));
+      personWrites = true;
+      agent.headers = { ...agent.headers, 'Last-Event-ID': String(seqs.at(-1)) };
+      await run({});
+      delete agent.headers['Last-Event-ID'];
+      await engine.write('d', (tx) => tx.set('/other', 'between runs'));
+      await run({ ystate: { since: seqs.at(-1) } });
+
+      for (const resumed of types.slice(1)) {
+        expect(resumed).not.toContain(EventType.STATE_SNAPSHOT);
+        expect(resumed).toContain(EventType.STATE_DELTA);
+      }
+      // Every state event moved the frontend forward (none repeated), and its state is the document.
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number);
+      const state = await stateNow();
+      expect(agent.state).toEqual(state);
+      expect(seqs.at(-1)).toBe(await engine.log.head('d'));
+      const todos = (state as { todos: unknown[] }).todos;
+      expect(todos.filter((todo) => todo === 'from a person')).toHaveLength(2);
+      expect(todos.filter((todo) => (todo as { title?: string }).title === 'by the agent')).toHaveLength(3);
+    } finally {
+      await closeAgent();
+    }
+  });
+
+  it('a resume older than the retained history gets a snapshot', async () => {
+    const closeAgent = await startProxy();
+    try {
+      await tenWrites();
+      for (let i = 0; i < 30; i++) await engine.write('d', (tx) => tx.set('/meta/n', i));
+      await engine.flush();
+      await retainOnly(engine, 'd', 2);
+      const { agent } = frontend();
+      const types: string[] = [];
+      agent.headers = { ...agent.headers, 'Last-Event-ID': '1' };
+      await agent.runAgent({}, { onEvent: ({ event }) => void types.push(event.type) });
+      expect(types.filter((type) => type.startsWith('STATE_'))[0]).toBe(EventType.STATE_SNAPSHOT);
+      expect(agent.state).toEqual(await stateNow());
+    } finally {
+      await closeAgent();
+    }
+  });
+
+  it('refuses a resume point that is not a seq with 400 INVALID_VALUE, before the agent runs', async () => {
+    let runs = 0;
+    const closeAgent = await startProxy(async () => {
+      runs++;
+    });
+    try {
+      const response = await fetch(server.docUrl('d', 'agui'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'last-event-id': 'x' },
+        body: JSON.stringify({ threadId: 't', runId: 'r', state: {}, messages: [], tools: [], context: [] }),
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_VALUE');
+      expect(runs).toBe(0);
+      expect(await engine.log.head('d')).toBe(0);
+    } finally {
+      await closeAgent();
+    }
   });
 });

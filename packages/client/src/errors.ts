@@ -38,7 +38,10 @@ export type ServerErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_ERROR'
   | 'AGENT_PROTOCOL_VIOLATION'
-  | 'DOCUMENT_TOO_LARGE';
+  | 'DOCUMENT_TOO_LARGE'
+  | 'VERSION_NOT_FOUND'
+  | 'VERSION_EXISTS'
+  | 'RUN_NOT_FOUND';
 
 /**
  * Codes of failures on the client's side: `NETWORK_ERROR` (no answer: the server is unreachable,

@@ -3,12 +3,12 @@
  * over a Y.Doc, synced by the stock y-websocket provider. `useYState(docId, pointer)` gives the
  * value at a JSON Pointer and re-renders only when that subtree changes; `usePresence` shows who is
  * here; `useConnectionStatus` tells whether the connection is up. Nothing touches `window` at import
- * or during server rendering.
+ * or during server rendering. Optional offline persistence with y-indexeddb (`offline`).
  */
 
 export type { YStateProviderProps } from './provider.js';
 export { YStateProvider } from './provider.js';
-export type { ConnectionState, ConnectionStatus, RoomOptions } from './room.js';
+export type { ConnectionState, ConnectionStatus, OfflineStore, RoomOptions } from './room.js';
 export { useConnectionStatus } from './use-connection-status.js';
 export type { Peer, Presence, PresenceUser } from './use-presence.js';
 export { usePresence } from './use-presence.js';

@@ -8,6 +8,7 @@
 
 import { StateDocument } from '@ystate/core';
 import { WebsocketProvider } from 'y-websocket';
+import type * as Y from 'yjs';
 import { PointerWatch } from './pointer-watch.js';
 
 /** Where the connection is: `connecting` (or reconnecting), `connected`, or `disconnected`. */
@@ -19,6 +20,12 @@ export interface ConnectionStatus {
   /** True once the document has been synced with the server (stays true across reconnections). */
   readonly synced: boolean;
 }
+
+/**
+ * A store that keeps a `Y.Doc` in the browser, constructed as `new Store(name, ydoc)`:
+ * y-indexeddb's `IndexeddbPersistence` (or anything with its shape).
+ */
+export type OfflineStore = new (name: string, ydoc: Y.Doc) => { destroy(): unknown };
 
 /** How rooms connect (the props of `YStateProvider`, minus children). */
 export interface RoomOptions {
@@ -32,6 +39,12 @@ export interface RoomOptions {
   WebSocketPolyfill?: unknown;
   /** Milliseconds a room stays open after its last user lets go (default 1000). */
   keepAliveMs?: number;
+  /**
+   * Keep each document in the browser too: pass y-indexeddb's `IndexeddbPersistence`. A page then
+   * shows what it had before the server answers, and edits made offline survive a reload and
+   * reach the server once it is back (stored per server URL and docId). Off by default.
+   */
+  offline?: OfflineStore;
 }
 
 /** A document open over y-websocket. */
@@ -41,12 +54,17 @@ export class Room {
   private statusNow: ConnectionStatus = { state: 'connecting', synced: false };
   private readonly statusListeners = new Set<() => void>();
   private readonly watches = new Map<string, PointerWatch>();
+  private readonly store: { destroy(): unknown } | undefined;
 
   constructor(
     readonly docId: string,
     private readonly options: RoomOptions,
   ) {
     this.doc = new StateDocument(docId);
+    this.store =
+      options.offline === undefined
+        ? undefined
+        : new options.offline(`ystate:${options.url}/${docId}`, this.doc.ydoc);
     this.provider = new WebsocketProvider(options.url, docId, this.doc.ydoc, {
       params: this.params(),
       // Each page (each provider) talks to the server; no cross-tab shortcut that bypasses it.
@@ -89,6 +107,8 @@ export class Room {
   /** Disconnects and releases the document. */
   destroy(): void {
     this.provider.destroy();
+    // Closes the browser store; what it holds stays for the next visit.
+    void Promise.resolve(this.store?.destroy()).catch(() => undefined);
     this.doc.destroy();
     this.statusListeners.clear();
     this.watches.clear();
