@@ -43,6 +43,7 @@ import {
   versionState,
 } from './versions.js';
 
+/** How an `Engine` stores, shares and groups documents' changes. */
 export interface EngineOptions {
   log: UpdateLog;
   /** Broadcasts entries to other nodes; without one, the engine serves a single node. */
@@ -78,11 +79,13 @@ export interface EngineOptions {
   onListenerError?: (error: unknown, change: Change) => void;
 }
 
+/** Options of a write through the engine. */
 export interface WriteOptions {
   /** Who makes the change (a client, agent or service id); default: this node. */
   origin?: string;
 }
 
+/** Options of `Engine.applyPatch`: a write, optionally interpreted at an earlier version. */
 export interface PatchWriteOptions extends WriteOptions {
   /** The seq of the state the patch was written against: positions mean what its author saw. */
   baseSeq?: number;

@@ -56,8 +56,8 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
   }
 
   /**
-   * Documents' changes are forwarded as `changed` only while someone listens for them: a
-   * document nobody observes skips building each change's JSON Patch.
+   * Calls `f` on `name`. Documents' changes are forwarded as `changed` only while someone listens
+   * for them: a document nobody observes skips building each change's JSON Patch.
    */
   override on<NAME extends keyof RegistryEvents & string>(name: NAME, f: RegistryEvents[NAME]) {
     const listener = super.on(name, f);
@@ -65,6 +65,7 @@ export class DocumentRegistry extends ObservableV2<RegistryEvents> {
     return listener;
   }
 
+  /** Stops `f`; the last `changed` listener gone, documents stop forwarding their changes. */
   override off<NAME extends keyof RegistryEvents & string>(name: NAME, f: RegistryEvents[NAME]): void {
     super.off(name, f);
     if (name !== 'changed' || this.forwarding) return;

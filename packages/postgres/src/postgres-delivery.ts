@@ -14,6 +14,7 @@ const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /** Delivery state shared by every node on one PostgreSQL store. */
 export class PostgresDeliveryStore implements DeliveryStore {
+  /** A delivery store in the store's tables, over its pool. */
   constructor(
     private readonly pool: Pool,
     private readonly tables: StoreTables,

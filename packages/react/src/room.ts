@@ -25,7 +25,13 @@ export interface ConnectionStatus {
  * A store that keeps a `Y.Doc` in the browser, constructed as `new Store(name, ydoc)`:
  * y-indexeddb's `IndexeddbPersistence` (or anything with its shape).
  */
-export type OfflineStore = new (name: string, ydoc: Y.Doc) => { destroy(): unknown };
+export type OfflineStore = new (
+  name: string,
+  ydoc: Y.Doc,
+) => {
+  /** Stops persisting the document (the data stays in the browser). */
+  destroy(): unknown;
+};
 
 /** How rooms connect (the props of `YStateProvider`, minus children). */
 export interface RoomOptions {

@@ -26,6 +26,7 @@ return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Where a `RedisDeliveryStore` keeps its keys. */
 export interface RedisDeliveryStoreOptions {
   redis: Redis | Cluster;
   /** Key prefix (default `ystate:`). */
@@ -37,6 +38,7 @@ export class RedisDeliveryStore implements DeliveryStore {
   private readonly redis: Redis | Cluster;
   private readonly prefix: string;
 
+  /** A delivery store on `options.redis` (a single Redis or a Cluster), under `options.prefix`. */
   constructor(options: RedisDeliveryStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;

@@ -9,6 +9,7 @@ export type { ActiveAlert } from './alerts.js';
 export { accessOf, principalOf, TOKEN_PROTOCOL_PREFIX } from './auth.js';
 export type { CorsOptions } from './cors.js';
 export { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from './cors.js';
+export type { ServerMetrics } from './metrics.js';
 export type {
   Access,
   AlertThresholds,
@@ -36,5 +37,5 @@ export type { AppendTimingListener, TimedUpdateLog } from './timed-log.js';
 export { isTimedUpdateLog, timeAppends } from './timed-log.js';
 export type { DocumentChanged, SignedMessage, WebhookBody } from './webhook-message.js';
 export { DOCUMENT_CHANGED, messageIdOf } from './webhook-message.js';
-export type { WebhookOptions, WebhookSubscription } from './webhooks.js';
+export type { WebhookContext, WebhookOptions, WebhookSubscription } from './webhooks.js';
 export { parseSubscriptions, WebhookDelivery } from './webhooks.js';

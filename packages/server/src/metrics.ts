@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The server's Prometheus metrics (`/metrics`), one instance per server. */
 export class ServerMetrics {
   readonly registry: Registry;
   readonly connections: Gauge;

@@ -122,6 +122,7 @@ export class WebhookDelivery {
   private readonly subscriptions: SubscriptionDelivery[];
   private stopWake: (() => void) | undefined;
 
+  /** Checks the subscriptions (INVALID_CONFIG when one is bad); nothing is sent before `start`. */
   constructor(
     private readonly options: WebhookOptions,
     context: WebhookContext,

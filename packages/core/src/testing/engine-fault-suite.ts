@@ -30,6 +30,7 @@ export interface EngineFaultContext {
   teardown?: () => Promise<void>;
 }
 
+/** Makes a fresh store (and how to fault it) for one run of the engine fault suite. */
 export type EngineFaultSetup = () => Promise<EngineFaultContext>;
 
 /** How the next append fails: before the store acts (nothing stored) or after (stored, yet reported failed). */

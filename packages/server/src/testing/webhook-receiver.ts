@@ -134,6 +134,7 @@ export class WebhookReceiver {
     });
   }
 
+  /** Stops the receiver and drops its connections. */
   async close(): Promise<void> {
     this.release();
     await this.down();
