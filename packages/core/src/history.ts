@@ -11,7 +11,8 @@ import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { ROOT_MAP, StateDocument } from './state-document.js';
+import { documentJson } from './document-roots.js';
+import { StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
 import { toJsonValue } from './y-value.js';
 
@@ -143,7 +144,7 @@ export async function stateAt(log: UpdateLog, docId: string, at: HistoryPoint): 
     await loadInto(log, docId, ydoc, { to: seq });
     return {
       seq,
-      json: toJsonValue(ydoc.getMap(ROOT_MAP)) as Record<string, Json>,
+      json: documentJson(ydoc),
       update: Y.encodeStateAsUpdate(ydoc),
     };
   } finally {

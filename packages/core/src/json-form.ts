@@ -20,7 +20,7 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { checkJson, hasLoneSurrogate, keyFault, MAX_DEPTH } from './json.js';
-import { ROOT_MAP } from './state-document.js';
+import { ROOT_MAP, ROOTS_KEY } from './document-roots.js';
 import type { DecodedUpdate } from './update-check.js';
 
 /** What kind of type holds a struct (`other`: XML types, or a root nobody has defined yet). */
@@ -164,6 +164,8 @@ class JsonFormCheck {
         );
       }
     } else if (parent.status === 'live' && parent.root === ROOT_MAP) {
+      if (parent.depth === 0 && key === ROOTS_KEY && !(content instanceof Y.ContentDeleted))
+        refuse(`the key "${ROOTS_KEY}" of the root map is reserved for the other root types`);
       const fault = stateFault(parent.kind, key, content, this.deletedHere(item));
       if (fault !== undefined) refuse(fault);
     }

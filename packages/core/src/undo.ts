@@ -14,7 +14,7 @@ import { diffJson } from './json-diff.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import type { LogEntry } from './log-entry.js';
-import { ROOT_MAP } from './state-document.js';
+import { ROOT_MAP } from './document-roots.js';
 import { addsNothing } from './update-check.js';
 import {
   docAt,
