@@ -9,15 +9,15 @@
  * - an element updated in place changes only the attributes that differ;
  * - a text run changes by one splice of the differing middle, then formats what differs in marks.
  *
- * `assertFragmentJson` first checks that the tree reads back as written (no empty text, no
- * adjacent text nodes with equal marks, no empty `attrs` / `content` / `marks`), so a write is
- * refused whole or applied whole.
+ * `assertFragmentJson` first checks the tree's shape (no empty text, no empty `attrs` / `content`
+ * / `marks`, no unknown members), so a write is refused whole or applied whole. As in ProseMirror,
+ * adjacent text nodes with equal marks read back joined, and marks read back sorted by type.
  */
 
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
-import { compareMarks, FRAGMENT_TYPE, markTypeOf, marksOf, toJsonValue } from './y-value.js';
+import { FRAGMENT_TYPE, markTypeOf, marksOf, toJsonValue } from './y-value.js';
 
 /** A text node of the JSON form. */
 interface TextNode {
@@ -68,13 +68,8 @@ function assertContent(content: unknown, where: string): void {
   if (content === undefined) return;
   if (!Array.isArray(content) || content.length === 0)
     throw invalid(where, 'content is a non-empty array of nodes (leave it out when there are none)');
-  let previous: TextNode | undefined;
   content.forEach((node, i) => {
     assertNode(node, `${where}/${i}`);
-    const text = isTextNode(node) ? node : undefined;
-    if (text !== undefined && previous !== undefined && jsonEqual(sortedMarks(text), sortedMarks(previous)))
-      throw invalid(`${where}/${i}`, 'adjacent text nodes with the same marks read back as one: join them');
-    previous = text;
   });
 }
 
@@ -86,10 +81,6 @@ function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], wh
 
 function isTextNode(node: unknown): node is TextNode {
   return isPlainObject(node) && node.type === 'text' && typeof node.text === 'string';
-}
-
-function sortedMarks(node: TextNode): Json {
-  return [...(node.marks ?? [])].sort(compareMarks);
 }
 
 /** Makes `fragment` hold `json` (checked by `assertFragmentJson`), changing only what differs. */
