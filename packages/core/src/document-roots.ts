@@ -11,6 +11,7 @@
 
 import * as Y from 'yjs';
 import type { Json, JsonObject } from './json.js';
+import { formatPointer } from './pointer.js';
 import { toJsonValue } from './y-value.js';
 
 /** The name of the root map that holds a document's JSON view. */
@@ -102,4 +103,41 @@ export function documentJson(ydoc: Y.Doc): Record<string, Json> {
   const roots = rootsJson(ydoc);
   if (roots !== undefined) json[ROOTS_KEY] = roots;
   return json;
+}
+
+/** A root type with content, as `ystate inspect` and `ystate migrate` report it. */
+export interface RootSummary {
+  name: string;
+  kind: 'Y.Map' | 'Y.Array' | 'Y.Text' | 'Y.XmlFragment';
+  /** Where its JSON is: `''` for the root map `state`, `/$roots/<name>` for the others. */
+  path: string;
+}
+
+/** Every root type of `ydoc` that has content (`state` first), with its kind and JSON path. */
+export function describeRoots(ydoc: Y.Doc): RootSummary[] {
+  const summaries: RootSummary[] = [];
+  const state = ydoc.share.get(ROOT_MAP);
+  if (state !== undefined && hasContent(ydoc.getMap(ROOT_MAP))) {
+    summaries.push({ name: ROOT_MAP, kind: 'Y.Map', path: '' });
+  }
+  for (const [name, root] of shownRoots(ydoc)) {
+    const kind =
+      root instanceof Y.XmlFragment
+        ? 'Y.XmlFragment'
+        : root instanceof Y.Text
+          ? 'Y.Text'
+          : root instanceof Y.Array
+            ? 'Y.Array'
+            : 'Y.Map';
+    summaries.push({ name, kind, path: formatPointer([ROOTS_KEY, name]) });
+  }
+  return summaries;
+}
+
+/** One line naming each root: `prosemirror (Y.XmlFragment at /$roots/prosemirror)`. */
+export function formatRoots(roots: readonly RootSummary[]): string {
+  if (roots.length === 0) return 'no content';
+  return roots
+    .map((root) => `${root.name} (${root.kind} at ${root.path === '' ? 'the top level' : root.path})`)
+    .join(', ');
 }

@@ -11,7 +11,7 @@ import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { documentJson } from './document-roots.js';
+import { describeRoots, documentJson, type RootSummary } from './document-roots.js';
 import { StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
 import { toJsonValue } from './y-value.js';
@@ -127,6 +127,8 @@ export interface HistoricalState {
   json: Record<string, Json>;
   /** The Yjs state, usable as the base version of a patch. */
   update: Uint8Array;
+  /** The root types with content, with their kind and where their JSON is. */
+  roots: RootSummary[];
 }
 
 /** The state of a document at a seq, or after the last entry written at or before a time. */
@@ -146,6 +148,7 @@ export async function stateAt(log: UpdateLog, docId: string, at: HistoryPoint): 
       seq,
       json: documentJson(ydoc),
       update: Y.encodeStateAsUpdate(ydoc),
+      roots: describeRoots(ydoc),
     };
   } finally {
     ydoc.destroy();

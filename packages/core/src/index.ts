@@ -76,8 +76,10 @@ export type {
   PatchOptions,
   StateDocumentOptions,
 } from './state-document.js';
+export type { RootSummary } from './document-roots.js';
+export { describeRoots, documentJson, formatRoots, ROOTS_KEY, shownRoots, typedRoot } from './document-roots.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
-export { patchOfEvents } from './transaction-patch.js';
+export { patchOfEvents, patchOfTransaction } from './transaction-patch.js';
 export type { Undone, UndoSelection } from './undo.js';
 export { selectionRange, undo } from './undo.js';
 export type { DecodedUpdate } from './update-check.js';
@@ -101,4 +103,4 @@ export {
   versionState,
 } from './versions.js';
 export type { Writable, YValue } from './y-value.js';
-export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';
+export { CollaborativeText, collaborativeText, FRAGMENT_TYPE, textDelta, toJsonValue, toYValue } from './y-value.js';

@@ -82,7 +82,7 @@ export function rootsWithContent(ydoc: Y.Doc): Set<string> {
  * The JSON Patch of the events one root received in a transaction (as `observeDeep` gives them),
  * with `prefix` the JSON path of that root.
  */
-export function patchOfEvents(events: readonly AnyEvent[], prefix: readonly Segment[]): PatchOperation[] {
+export function patchOfEvents(events: readonly AnyEvent[], prefix: readonly Segment[] = []): PatchOperation[] {
   const live = events.filter((event) => event.target._item === null || !event.target._item.deleted);
   // XML: nodes replaced whole (the holder of an edited text, an element whose attributes or
   // mixed children changed). An event at or under such a node is covered by its replace.

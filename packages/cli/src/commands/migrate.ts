@@ -4,6 +4,7 @@
  * one entry per y-redis update and a checkpoint at the head (`importYRedisDocument`).
  */
 
+import { formatRoots, stateAt } from '@ystate/core';
 import { z } from 'zod';
 import { type CliContext, type CommandHelp, runCommand } from '../command.js';
 import { docPatternSchema, selectDocIds } from '../doc-pattern.js';
@@ -144,7 +145,10 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
               result.checkpointSeq === undefined
                 ? ''
                 : `, checkpoint at ${formatCount(result.checkpointSeq)}`;
-            await io.print(`${name}: imported ${formatCount(result.entries)} updates${checkpoint}`);
+            const { roots } = await stateAt(store.log, name, { seq: await store.log.head(name) });
+            await io.print(
+              `${name}: imported ${formatCount(result.entries)} updates${checkpoint}; roots: ${formatRoots(roots)}`,
+            );
           } catch (error) {
             failed.push(name);
             io.note(
