@@ -97,10 +97,11 @@ function jsonOf(value: unknown, depth: number): Json {
     key,
     jsonOf((value as Record<string, unknown>)[key], depth + 1),
   ]);
-  // lib0's decoder assigns `obj[key] = …`, so a `__proto__` key with an object (or null) value
-  // became the object's prototype: show it as the member it was sent as.
+  // lib0's decoder assigns `obj[key] = …`, so a `__proto__` key with an object value became the
+  // object's prototype: show it as the member it was sent as. (A null prototype is an ordinary
+  // object: ProseMirror's mark and node attrs, which y-prosemirror stores as they are, have one.)
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype) entries.push(['__proto__', jsonOf(proto, depth + 1)]);
+  if (proto !== Object.prototype && proto !== null) entries.push(['__proto__', jsonOf(proto, depth + 1)]);
   return Object.fromEntries(entries) as JsonObject;
 }
 
