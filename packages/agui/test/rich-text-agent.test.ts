@@ -17,7 +17,11 @@ import { schema } from 'prosemirror-schema-basic';
 import { EditorState, type Transaction } from 'prosemirror-state';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { prosemirrorJSONToYXmlFragment, updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
+import {
+  prosemirrorJSONToYXmlFragment,
+  updateYFragment,
+  yXmlFragmentToProseMirrorRootNode,
+} from 'y-prosemirror';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { aguiRoutes } from '../src/index.js';
@@ -137,7 +141,9 @@ describe('an agent edits a rich-text document while a person types', () => {
       await eventually(async () => JSON.stringify(await engine.get(DOC)).includes('Update: '));
     };
 
-    const frontend = new HttpAgent({ url: `http://127.0.0.1:${port}/api/docs/${encodeURIComponent(DOC)}/agui` });
+    const frontend = new HttpAgent({
+      url: `http://127.0.0.1:${port}/api/docs/${encodeURIComponent(DOC)}/agui`,
+    });
     await frontend.runAgent();
 
     const texts = (): string[] => {
@@ -154,7 +160,9 @@ describe('an agent edits a rich-text document while a person types', () => {
     await eventually(() => JSON.stringify(texts()) === JSON.stringify(expected)).catch(() => undefined);
     expect(texts()).toEqual(expected);
     const document = await engine.get(DOC);
-    expect(document).toEqual({ $roots: { prosemirror: yXmlFragmentToProseMirrorRootNode(fragment, schema).toJSON() } });
+    expect(document).toEqual({
+      $roots: { prosemirror: yXmlFragmentToProseMirrorRootNode(fragment, schema).toJSON() },
+    });
     expect(frontend.state).toEqual(document);
   }, 60_000);
 });

@@ -12,7 +12,11 @@ import { schema } from 'prosemirror-schema-basic';
 import { EditorState, type Transaction } from 'prosemirror-state';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { prosemirrorJSONToYXmlFragment, updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
+import {
+  prosemirrorJSONToYXmlFragment,
+  updateYFragment,
+  yXmlFragmentToProseMirrorRootNode,
+} from 'y-prosemirror';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { assertBuilt, runCli, ServeProcess, tempDir, waitFor } from './cli-process.js';
@@ -116,7 +120,10 @@ describe('ystate serve shows every root type of a document', () => {
     const streams = Object.fromEntries(
       Object.entries(docs).map(([key, docId]) => [key, follow(docUrl(server, docId, 'events'))]),
     );
-    await waitFor(() => (Object.values(streams).every((s) => s.json() !== undefined) ? true : undefined), 'snapshots');
+    await waitFor(
+      () => (Object.values(streams).every((s) => s.json() !== undefined) ? true : undefined),
+      'snapshots',
+    );
 
     // A ProseMirror editor (y-prosemirror's own conversions; headless).
     const rich = connect(server.wsUrl, docs.rich);
@@ -171,14 +178,18 @@ describe('ystate serve shows every root type of a document', () => {
       expect(canonical(folded), `/history of ${docId}`).toEqual(canonical(expected));
     }
     expect(documentJson(rich.doc)).toEqual({ $roots: { prosemirror: state.doc.toJSON() } });
-    expect(await getJson(docUrl(server, docs.code, `state?path=${encodeURIComponent('/$roots/codemirror')}`))).toBe(
-      'const  = 1;\nconst b = 2;\n',
-    );
     expect(
-      await getJson(docUrl(server, docs.rich, `state?path=${encodeURIComponent('/$roots/prosemirror/content/0')}`)),
+      await getJson(docUrl(server, docs.code, `state?path=${encodeURIComponent('/$roots/codemirror')}`)),
+    ).toBe('const  = 1;\nconst b = 2;\n');
+    expect(
+      await getJson(
+        docUrl(server, docs.rich, `state?path=${encodeURIComponent('/$roots/prosemirror/content/0')}`),
+      ),
     ).toEqual({ type: 'heading', attrs: { level: 1 }, content: [{ type: 'text', text: 'Minutes' }] });
     // Time travel: the first entry of the rich document is the editor's initial content.
-    const first = (await getJson(docUrl(server, docs.rich, 'state?at=1'))) as { $roots: { prosemirror: Json } };
+    const first = (await getJson(docUrl(server, docs.rich, 'state?at=1'))) as {
+      $roots: { prosemirror: Json };
+    };
     expect(first.$roots.prosemirror).toMatchObject({ type: 'doc' });
 
     // An agent's patch into a paragraph reaches the editor.
@@ -190,7 +201,10 @@ describe('ystate serve shows every root type of a document', () => {
       ]),
     });
     expect(response.status, await response.clone().text()).toBe(200);
-    await waitFor(() => (fragment.toString().includes('Next steps') ? true : undefined), 'the agent edit in the editor');
+    await waitFor(
+      () => (fragment.toString().includes('Next steps') ? true : undefined),
+      'the agent edit in the editor',
+    );
     const edited = yXmlFragmentToProseMirrorRootNode(fragment, schema);
     edited.check();
     expect(edited.child(2).textContent).toBe('Next steps');

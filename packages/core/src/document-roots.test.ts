@@ -1,14 +1,18 @@
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import { schema } from 'prosemirror-schema-basic';
-import { EditorState, TextSelection } from 'prosemirror-state';
+import { EditorState } from 'prosemirror-state';
 import { describe, expect, it } from 'vitest';
-import { prosemirrorJSONToYXmlFragment, updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
+import {
+  prosemirrorJSONToYXmlFragment,
+  updateYFragment,
+  yXmlFragmentToProseMirrorRootNode,
+} from 'y-prosemirror';
 import * as Y from 'yjs';
 import { documentJson } from './document-roots.js';
 import { isYStateError } from './errors.js';
-import { assertJsonForm } from './json-form.js';
 import type { Json } from './json.js';
+import { assertJsonForm } from './json-form.js';
 import { type Change, StateDocument } from './state-document.js';
 
 const REMOTE = Symbol('remote');
@@ -21,11 +25,17 @@ function watched(name = 'server'): { doc: StateDocument; faults: string[]; chang
   let shadow: Json = doc.toJSON();
   doc.onChange((change) => {
     changes.push(change);
-    const next = jsonpatch.applyPatch(structuredClone(shadow), change.ops as jsonpatch.Operation[], true, false)
-      .newDocument as Json;
+    const next = jsonpatch.applyPatch(
+      structuredClone(shadow),
+      change.ops as jsonpatch.Operation[],
+      true,
+      false,
+    ).newDocument as Json;
     const actual = doc.toJSON();
     if (JSON.stringify(sortKeys(next)) !== JSON.stringify(sortKeys(actual)))
-      faults.push(`${JSON.stringify(change.ops)} gave ${JSON.stringify(next)}, expected ${JSON.stringify(actual)}`);
+      faults.push(
+        `${JSON.stringify(change.ops)} gave ${JSON.stringify(next)}, expected ${JSON.stringify(actual)}`,
+      );
     shadow = actual;
   });
   return { doc, faults, changes };
@@ -63,7 +73,10 @@ class HeadlessEditor {
   }
   /** Reads the fragment back, as the binding does on a remote change. */
   refresh(): void {
-    this.state = EditorState.create({ schema, doc: yXmlFragmentToProseMirrorRootNode(this.fragment, schema) });
+    this.state = EditorState.create({
+      schema,
+      doc: yXmlFragmentToProseMirrorRootNode(this.fragment, schema),
+    });
   }
   /** The position at the end of the text of top-level block `index`. */
   endOf(index: number): number {
@@ -89,7 +102,11 @@ const article = {
       type: 'paragraph',
       content: [
         { type: 'text', text: 'See ' },
-        { type: 'text', text: 'the plan', marks: [{ type: 'link', attrs: { href: 'https://x.test', title: null } }] },
+        {
+          type: 'text',
+          text: 'the plan',
+          marks: [{ type: 'link', attrs: { href: 'https://x.test', title: null } }],
+        },
       ],
     },
   ],
@@ -182,13 +199,24 @@ describe('ProseMirror documents (y-prosemirror)', () => {
     expect(node.toJSON()).toEqual(doc.get('/$roots/prosemirror'));
     expect(node.child(0).attrs.level).toBe(2);
     expect(node.child(1).textContent).toBe('We agreed to ship on Friday.');
-    expect(node.child(1).child(1).marks.map((mark) => mark.type.name)).toEqual(['em']);
+    expect(
+      node
+        .child(1)
+        .child(1)
+        .marks.map((mark) => mark.type.name),
+    ).toEqual(['em']);
     expect(faults).toEqual([]);
 
     const before = Y.encodeStateVector(doc.ydoc);
     for (const bad of [
       [{ op: 'add', path: '/$roots/prosemirror/content/0/content/-', value: { type: 'text', text: '' } }],
-      [{ op: 'add', path: '/$roots/prosemirror/content/1/content/1', value: { type: 'text', text: 'x', marks: [] } }],
+      [
+        {
+          op: 'add',
+          path: '/$roots/prosemirror/content/1/content/1',
+          value: { type: 'text', text: 'x', marks: [] },
+        },
+      ],
       [{ op: 'replace', path: '/$roots/prosemirror/type', value: 'page' }],
       [{ op: 'add', path: '/$roots/prosemirror/content/0/colour', value: 'red' }],
       [
@@ -214,9 +242,12 @@ describe('CodeMirror / Monaco style: a top-level Y.Text', () => {
     expect(doc.toJSON()).toEqual({ $roots: { codemirror: text.toString() } });
     const base = Y.encodeStateAsUpdate(doc.ydoc);
     text.insert(0, '// math\n');
-    doc.applyPatch([{ op: 'replace', path: '/$roots/codemirror', value: 'function sum(a, b) {\n  return a + b;\n}\n' }], {
-      base,
-    });
+    doc.applyPatch(
+      [{ op: 'replace', path: '/$roots/codemirror', value: 'function sum(a, b) {\n  return a + b;\n}\n' }],
+      {
+        base,
+      },
+    );
     Y.applyUpdate(client, Y.encodeStateAsUpdate(doc.ydoc), REMOTE);
     expect(text.toString()).toBe('// math\nfunction sum(a, b) {\n  return a + b;\n}\n');
     text.delete(0, text.length);
@@ -286,7 +317,8 @@ describe('whiteboards: top-level maps and arrays', () => {
 type Step = { client: number; kind: number; a: number; b: number; text: string };
 
 function applyStep(ydoc: Y.Doc, step: Step): void {
-  const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
+  const pick = <T>(list: readonly T[], n: number): T | undefined =>
+    list.length === 0 ? undefined : list[n % list.length];
   switch (step.kind % 11) {
     case 0:
       ydoc.getMap('state').set(`k${step.a % 4}`, step.text);
@@ -329,7 +361,8 @@ function applyStep(ydoc: Y.Doc, step: Step): void {
       const block = pick(ydoc.getXmlFragment('rich').toArray(), step.a);
       const text = block instanceof Y.XmlElement ? block.get(0) : undefined;
       if (text instanceof Y.XmlText) {
-        const marks = step.b % 3 === 0 ? { strong: {} } : step.b % 3 === 1 ? { link: { href: step.text } } : {};
+        const marks =
+          step.b % 3 === 0 ? { strong: {} } : step.b % 3 === 1 ? { link: { href: step.text } } : {};
         text.insert(step.b % (text.length + 1), step.text, marks);
       }
       break;
@@ -371,7 +404,10 @@ function applyStep(ydoc: Y.Doc, step: Step): void {
     case 9: {
       // An inline node's attribute changes (its path counts the text runs before it).
       const block = pick(ydoc.getXmlFragment('rich').toArray(), step.a);
-      const inline = block instanceof Y.XmlElement ? block.toArray().find((child) => child.nodeName === 'image') : undefined;
+      const inline =
+        block instanceof Y.XmlElement
+          ? block.toArray().find((child) => child.nodeName === 'image')
+          : undefined;
       if (inline instanceof Y.XmlElement) inline.setAttribute('alt', step.text);
       break;
     }
@@ -401,41 +437,45 @@ describe('random documents of every root kind', () => {
       text: fc.string({ maxLength: 3 }),
     });
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 40 }), (steps, order) => {
-        const clients = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
-        const { doc, faults } = watched();
-        const pending: Uint8Array[] = [];
-        const applied: Uint8Array[] = [];
-        for (const client of clients) {
-          client.on('update', (update: Uint8Array, origin: unknown) => {
-            if (origin !== REMOTE) pending.push(update);
+      fc.property(
+        fc.array(step, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        (steps, order) => {
+          const clients = [new Y.Doc(), new Y.Doc(), new Y.Doc()];
+          const { doc, faults } = watched();
+          const pending: Uint8Array[] = [];
+          const applied: Uint8Array[] = [];
+          for (const client of clients) {
+            client.on('update', (update: Uint8Array, origin: unknown) => {
+              if (origin !== REMOTE) pending.push(update);
+            });
+          }
+          steps.forEach((s, i) => {
+            applyStep(clients[s.client] as Y.Doc, s);
+            // Deliver some pending update (not necessarily the oldest) to the server and to a client.
+            const pickAt = order[i];
+            if (pickAt !== undefined && pending.length > 0) {
+              const [update] = pending.splice(pickAt % pending.length, 1) as [Uint8Array];
+              Y.applyUpdate(doc.ydoc, update, REMOTE);
+              applied.push(update);
+              Y.applyUpdate(clients[pickAt % 3] as Y.Doc, update, REMOTE);
+            }
           });
-        }
-        steps.forEach((s, i) => {
-          applyStep(clients[s.client] as Y.Doc, s);
-          // Deliver some pending update (not necessarily the oldest) to the server and to a client.
-          const pickAt = order[i];
-          if (pickAt !== undefined && pending.length > 0) {
-            const [update] = pending.splice(pickAt % pending.length, 1) as [Uint8Array];
+          for (const update of pending) {
             Y.applyUpdate(doc.ydoc, update, REMOTE);
             applied.push(update);
-            Y.applyUpdate(clients[pickAt % 3] as Y.Doc, update, REMOTE);
           }
-        });
-        for (const update of pending) {
-          Y.applyUpdate(doc.ydoc, update, REMOTE);
-          applied.push(update);
-        }
-        expect(faults).toEqual([]);
-        // Rebuilt from the log (every update as received), the JSON is the same.
-        const rebuilt = new Y.Doc();
-        for (const update of applied) Y.applyUpdate(rebuilt, update);
-        expect(documentJson(rebuilt)).toEqual(doc.toJSON());
-        // A client holding everything shows the same JSON as the server.
-        const all = new Y.Doc();
-        for (const client of clients) Y.applyUpdate(all, Y.encodeStateAsUpdate(client));
-        expect(documentJson(all)).toEqual(doc.toJSON());
-      }),
+          expect(faults).toEqual([]);
+          // Rebuilt from the log (every update as received), the JSON is the same.
+          const rebuilt = new Y.Doc();
+          for (const update of applied) Y.applyUpdate(rebuilt, update);
+          expect(documentJson(rebuilt)).toEqual(doc.toJSON());
+          // A client holding everything shows the same JSON as the server.
+          const all = new Y.Doc();
+          for (const client of clients) Y.applyUpdate(all, Y.encodeStateAsUpdate(client));
+          expect(documentJson(all)).toEqual(doc.toJSON());
+        },
+      ),
       { numRuns: 150 },
     );
   });

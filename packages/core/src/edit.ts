@@ -20,6 +20,7 @@ import {
 } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
+import { assertFragmentJson, writeFragment } from './xml-write.js';
 import {
   assertWritable,
   CollaborativeText,
@@ -28,7 +29,6 @@ import {
   toYValue,
   type Writable,
 } from './y-value.js';
-import { assertFragmentJson, writeFragment } from './xml-write.js';
 
 type YContainer = Y.Map<unknown> | Y.Array<unknown>;
 
@@ -274,7 +274,11 @@ class RootsNode implements Node {
     if (key === ROOT_MAP) {
       throw mismatch(`"${where}": the root map "${ROOT_MAP}" is the top level of the document's JSON`);
     }
-    if (value === '' || (isPlainObject(value) && Object.keys(value).length === 0) || (Array.isArray(value) && value.length === 0)) {
+    if (
+      value === '' ||
+      (isPlainObject(value) && Object.keys(value).length === 0) ||
+      (Array.isArray(value) && value.length === 0)
+    ) {
       throw new YStateError({
         code: ErrorCode.INVALID_VALUE,
         message: `at "${where}": an empty root is not shown; remove it instead`,
@@ -291,7 +295,10 @@ class RootsNode implements Node {
     if (text !== undefined) {
       if (typeof value !== 'string') throw mismatch(`"${where}" is a Y.Text: write a string`);
       const current = this.get(key);
-      this.overrides.set(key, rewriteText(text, current === undefined ? '' : textOf(current), value, this.host.log));
+      this.overrides.set(
+        key,
+        rewriteText(text, current === undefined ? '' : textOf(current), value, this.host.log),
+      );
       return;
     }
     const fits =
@@ -301,7 +308,12 @@ class RootsNode implements Node {
           ? Array.isArray(value)
           : typeof value === 'string' || isPlainObject(value) || Array.isArray(value);
     if (!fits) {
-      const kind = root instanceof Y.Map ? 'an object' : root instanceof Y.Array ? 'an array' : 'an object, an array or a string';
+      const kind =
+        root instanceof Y.Map
+          ? 'an object'
+          : root instanceof Y.Array
+            ? 'an array'
+            : 'an object, an array or a string';
       throw mismatch(`"${where}" is a root type: it holds ${kind}`);
     }
     this.host.log.push({ kind: 'fillRoot', name: key, value });
@@ -351,7 +363,8 @@ class DocumentNode implements Node {
       this.state.set(key, value);
       return;
     }
-    if (!isPlainObject(value)) throw mismatch(`"/${ROOTS_KEY}" holds the root types by name: write an object`);
+    if (!isPlainObject(value))
+      throw mismatch(`"/${ROOTS_KEY}" holds the root types by name: write an object`);
     for (const name of this.roots.keys()) if (!Object.hasOwn(value, name)) this.roots.delete(name);
     for (const [name, item] of Object.entries(value)) this.roots.set(name, item);
   }
@@ -388,7 +401,7 @@ export class Edit {
   private readonly rootNode: DocumentNode;
   private readonly ydoc: Y.Doc;
 
-  constructor(private readonly root: Y.Map<unknown>) {
+  constructor(root: Y.Map<unknown>) {
     if (root.doc === null) throw new Error('unreachable: the root map belongs to no document');
     this.ydoc = root.doc;
     const log = this.log;
@@ -681,7 +694,8 @@ export class Edit {
 
   private nodeOf(slot: unknown): Node | undefined {
     if (slot === ROOTS_SLOT) return this.rootNode.roots;
-    if (slot instanceof Y.XmlFragment && !(slot instanceof Y.XmlElement)) return this.nodeOf(this.xmlDraftOf(slot));
+    if (slot instanceof Y.XmlFragment && !(slot instanceof Y.XmlElement))
+      return this.nodeOf(this.xmlDraftOf(slot));
     if (slot instanceof Y.Map || slot instanceof Y.Array) {
       let draft = this.drafts.get(slot);
       if (draft === undefined) {
@@ -779,10 +793,14 @@ function fillRoot(ydoc: Y.Doc, name: string, value: unknown): void {
     (existing instanceof Y.Text ? existing : ydoc.getText(name)).insert(0, value);
   } else if (Array.isArray(value)) {
     const array: Y.Array<unknown> = existing instanceof Y.Array ? existing : ydoc.getArray(name);
-    array.insert(0, value.map((item) => toYValue(item as Writable)));
+    array.insert(
+      0,
+      value.map((item) => toYValue(item as Writable)),
+    );
   } else {
     const map: Y.Map<unknown> = existing instanceof Y.Map ? existing : ydoc.getMap(name);
-    for (const [key, item] of Object.entries(value as Record<string, unknown>)) map.set(key, toYValue(item as Writable));
+    for (const [key, item] of Object.entries(value as Record<string, unknown>))
+      map.set(key, toYValue(item as Writable));
   }
 }
 

@@ -6,15 +6,14 @@
  */
 
 import * as Y from 'yjs';
+import { describeRoots, documentJson, type RootSummary } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { describeRoots, documentJson, type RootSummary } from './document-roots.js';
 import { StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
-import { toJsonValue } from './y-value.js';
 
 /** The transaction origin of entries applied from a log or a bus: they are durable already. */
 export class LogOrigin {

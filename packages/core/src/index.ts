@@ -5,6 +5,15 @@
  * that opens and evicts documents. Depends on yjs and lib0 only; runs in browsers too.
  */
 
+export type { RootSummary } from './document-roots.js';
+export {
+  describeRoots,
+  documentJson,
+  formatRoots,
+  ROOTS_KEY,
+  shownRoots,
+  typedRoot,
+} from './document-roots.js';
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
 export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
@@ -76,8 +85,6 @@ export type {
   PatchOptions,
   StateDocumentOptions,
 } from './state-document.js';
-export type { RootSummary } from './document-roots.js';
-export { describeRoots, documentJson, formatRoots, ROOTS_KEY, shownRoots, typedRoot } from './document-roots.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
 export { patchOfEvents, patchOfTransaction } from './transaction-patch.js';
 export type { Undone, UndoSelection } from './undo.js';
@@ -103,4 +110,11 @@ export {
   versionState,
 } from './versions.js';
 export type { Writable, YValue } from './y-value.js';
-export { CollaborativeText, collaborativeText, FRAGMENT_TYPE, textDelta, toJsonValue, toYValue } from './y-value.js';
+export {
+  CollaborativeText,
+  collaborativeText,
+  FRAGMENT_TYPE,
+  textDelta,
+  toJsonValue,
+  toYValue,
+} from './y-value.js';

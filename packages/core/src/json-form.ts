@@ -18,9 +18,9 @@
 
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
+import { ROOT_MAP, ROOTS_KEY } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import { checkJson, hasLoneSurrogate, keyFault, MAX_DEPTH } from './json.js';
-import { ROOT_MAP, ROOTS_KEY } from './document-roots.js';
 import type { DecodedUpdate } from './update-check.js';
 
 /** What kind of type holds a struct (`other`: XML types, or a root nobody has defined yet). */

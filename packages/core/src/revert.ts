@@ -8,11 +8,11 @@
  */
 
 import * as Y from 'yjs';
+import { ROOT_MAP } from './document-roots.js';
 import type { Json } from './json.js';
 import { alignArrays, diffJson, trimCommonEnds } from './json-diff.js';
 import { formatPointer, parsePointer } from './pointer.js';
 import type { DocumentWriter } from './state-document.js';
-import { ROOT_MAP } from './document-roots.js';
 import {
   docAt,
   type VersionHost,

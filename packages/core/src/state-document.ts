@@ -5,13 +5,13 @@
  */
 
 import * as Y from 'yjs';
+import { documentJson, hasContent, ROOT_MAP, typedRoot } from './document-roots.js';
 import { Edit } from './edit.js';
 import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import { type PatchOperation, parsePatch } from './json-patch.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
-import { documentJson, hasContent, ROOT_MAP, typedRoot } from './document-roots.js';
 import { patchOfTransaction, rootsWithContent } from './transaction-patch.js';
 import type { Writable } from './y-value.js';
 

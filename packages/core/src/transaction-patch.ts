@@ -25,7 +25,11 @@ type AnyEvent = Y.YEvent<AnyType>;
  * The JSON Patch of `transaction` on `ydoc`. `shown` holds the names of the roots (other than
  * `state`) that had content before it, and is updated to after it.
  */
-export function patchOfTransaction(ydoc: Y.Doc, transaction: Y.Transaction, shown: Set<string>): PatchOperation[] {
+export function patchOfTransaction(
+  ydoc: Y.Doc,
+  transaction: Y.Transaction,
+  shown: Set<string>,
+): PatchOperation[] {
   const ops: PatchOperation[] = [];
   const state = ydoc.getMap(ROOT_MAP);
   const stateEvents = transaction.changedParentTypes.get(state as AnyType);
@@ -82,7 +86,10 @@ export function rootsWithContent(ydoc: Y.Doc): Set<string> {
  * The JSON Patch of the events one root received in a transaction (as `observeDeep` gives them),
  * with `prefix` the JSON path of that root.
  */
-export function patchOfEvents(events: readonly AnyEvent[], prefix: readonly Segment[] = []): PatchOperation[] {
+export function patchOfEvents(
+  events: readonly AnyEvent[],
+  prefix: readonly Segment[] = [],
+): PatchOperation[] {
   const live = events.filter((event) => event.target._item === null || !event.target._item.deleted);
   // XML: nodes replaced whole (the holder of an edited text, an element whose attributes or
   // mixed children changed). An event at or under such a node is covered by its replace.
@@ -95,7 +102,12 @@ export function patchOfEvents(events: readonly AnyEvent[], prefix: readonly Segm
     } else if (target instanceof Y.XmlFragment) {
       const xml = event as unknown as Y.YXmlEvent;
       const attributes = target instanceof Y.XmlElement && xml.attributesChanged.size > 0;
-      if (attributes || ((xml as unknown as { childListChanged: boolean }).childListChanged && !childrenAddressable(event, target))) whole.add(target);
+      if (
+        attributes ||
+        ((xml as unknown as { childListChanged: boolean }).childListChanged &&
+          !childrenAddressable(event, target))
+      )
+        whole.add(target);
     }
   }
   const covered = (type: AnyType): boolean => {
@@ -108,7 +120,10 @@ export function patchOfEvents(events: readonly AnyEvent[], prefix: readonly Segm
     if (parentOf(node) !== null && covered(parentOf(node) as AnyType)) continue;
     const path = pathOf(node, prefix);
     if (path !== undefined)
-      steps.push({ depth: path.length, ops: [{ op: 'replace', path: formatPointer(path), value: toJsonValue(node) }] });
+      steps.push({
+        depth: path.length,
+        ops: [{ op: 'replace', path: formatPointer(path), value: toJsonValue(node) }],
+      });
   }
   for (const event of live) {
     const target = event.target;

@@ -17,7 +17,7 @@
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
-import { FRAGMENT_TYPE, markTypeOf, marksOf, toJsonValue } from './y-value.js';
+import { FRAGMENT_TYPE, marksOf, markTypeOf, toJsonValue } from './y-value.js';
 
 /** A text node of the JSON form. */
 interface TextNode {
@@ -28,15 +28,18 @@ interface TextNode {
 
 /** Throws INVALID_VALUE unless `value` is the JSON form of a fragment that reads back as written. */
 export function assertFragmentJson(value: unknown, where: string): asserts value is JsonObject {
-  if (!isPlainObject(value)) throw invalid(where, 'an XML fragment is an object { "type": "doc", "content": [...] }');
+  if (!isPlainObject(value))
+    throw invalid(where, 'an XML fragment is an object { "type": "doc", "content": [...] }');
   onlyKeys(value, ['type', 'content'], where);
-  if (value.type !== FRAGMENT_TYPE) throw invalid(`${where}/type`, `the fragment's type is "${FRAGMENT_TYPE}"`);
+  if (value.type !== FRAGMENT_TYPE)
+    throw invalid(`${where}/type`, `the fragment's type is "${FRAGMENT_TYPE}"`);
   assertContent(value.content, `${where}/content`);
 }
 
 function assertNode(value: unknown, where: string): void {
   if (!isPlainObject(value)) throw invalid(where, 'a node is an object with a "type"');
-  if (typeof value.type !== 'string' || value.type === '') throw invalid(`${where}/type`, 'a node needs a type name');
+  if (typeof value.type !== 'string' || value.type === '')
+    throw invalid(`${where}/type`, 'a node needs a type name');
   if (value.type === 'text' && 'text' in value) {
     onlyKeys(value, ['type', 'text', 'marks'], where);
     if (typeof value.text !== 'string' || value.text === '')
@@ -106,7 +109,8 @@ function segmentsOf(nodes: readonly Json[]): Segment[] {
 }
 
 function sameChild(child: unknown, segment: Segment): boolean {
-  if ('runs' in segment) return child instanceof Y.XmlText && jsonEqual(toJsonValue(child), segment.runs as unknown as Json);
+  if ('runs' in segment)
+    return child instanceof Y.XmlText && jsonEqual(toJsonValue(child), segment.runs as unknown as Json);
   return !(child instanceof Y.XmlText) && jsonEqual(toJsonValue(child), segment.element);
 }
 
@@ -120,7 +124,11 @@ function writeChildren(parent: Y.XmlFragment, nodes: readonly Json[]): void {
   const children = parent.toArray();
   const segments = segmentsOf(nodes);
   let start = 0;
-  while (start < children.length && start < segments.length && sameChild(children[start], segments[start] as Segment))
+  while (
+    start < children.length &&
+    start < segments.length &&
+    sameChild(children[start], segments[start] as Segment)
+  )
     start++;
   let end = 0;
   while (
@@ -200,13 +208,17 @@ function writeRuns(text: Y.XmlText, runs: readonly TextNode[]): void {
   const wanted: Record<string, unknown>[] = [];
   for (const run of runs) for (let i = 0; i < run.text.length; i++) wanted.push(attributesOf(run.marks));
   const held: Record<string, unknown>[] = [];
-  for (const op of delta) for (let i = 0; i < (op.insert as string).length; i++) held.push(op.attributes ?? {});
+  for (const op of delta)
+    for (let i = 0; i < (op.insert as string).length; i++) held.push(op.attributes ?? {});
 
   const max = Math.min(before.length, after.length);
   let start = 0;
   while (start < max && before.charCodeAt(start) === after.charCodeAt(start)) start++;
   let end = 0;
-  while (end < max - start && before.charCodeAt(before.length - 1 - end) === after.charCodeAt(after.length - 1 - end))
+  while (
+    end < max - start &&
+    before.charCodeAt(before.length - 1 - end) === after.charCodeAt(after.length - 1 - end)
+  )
     end++;
   // Never split a surrogate pair: widen the replaced middle to whole code points.
   if (start > 0 && isHighSurrogate(before.charCodeAt(start - 1))) start--;
@@ -220,17 +232,27 @@ function writeRuns(text: Y.XmlText, runs: readonly TextNode[]): void {
     i = j;
   }
   // Characters kept from before: format where their marks differ from the wanted ones.
-  const now = [...held.slice(0, start), ...wanted.slice(start, after.length - end), ...held.slice(before.length - end)];
+  const now = [
+    ...held.slice(0, start),
+    ...wanted.slice(start, after.length - end),
+    ...held.slice(before.length - end),
+  ];
   for (let i = 0; i < after.length; ) {
     if (sameMarks(now[i], wanted[i])) {
       i++;
       continue;
     }
     let j = i + 1;
-    while (j < after.length && !sameMarks(now[j], wanted[j]) && sameFormats(wanted[j], wanted[i]) && sameFormats(now[j], now[i]))
+    while (
+      j < after.length &&
+      !sameMarks(now[j], wanted[j]) &&
+      sameFormats(wanted[j], wanted[i]) &&
+      sameFormats(now[j], now[i])
+    )
       j++;
     const formats: Record<string, unknown> = { ...(wanted[i] as Record<string, unknown>) };
-    for (const key of Object.keys(now[i] as Record<string, unknown>)) if (!Object.hasOwn(formats, key)) formats[key] = null;
+    for (const key of Object.keys(now[i] as Record<string, unknown>))
+      if (!Object.hasOwn(formats, key)) formats[key] = null;
     text.format(i, j - i, formats);
     i = j;
   }
@@ -245,7 +267,10 @@ function sameMarks(a: Record<string, unknown> | undefined, b: Record<string, unk
   return jsonEqual(marksOf(a), marksOf(b));
 }
 
-function sameFormats(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): boolean {
+function sameFormats(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+): boolean {
   return jsonEqual(toJsonValue(a ?? {}), toJsonValue(b ?? {}));
 }
 
