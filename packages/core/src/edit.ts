@@ -830,8 +830,14 @@ function childSlot(node: Node, segment: string): unknown {
   return node.has(segment) ? node.get(segment) : MISSING;
 }
 
+/** The string of a text slot; a `Y.Text` holding embeds is refused (its positions are not its string's). */
 function textOf(slot: unknown): string {
-  return slot instanceof TextDraft ? slot.value : String(slot);
+  if (slot instanceof TextDraft) return slot.value;
+  const text = String(slot);
+  if (slot instanceof Y.Text && slot.length !== text.length) {
+    throw mismatch('this Y.Text holds embeds, which its JSON string does not show: edit it in its editor');
+  }
+  return text;
 }
 
 /**
