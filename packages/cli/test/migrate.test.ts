@@ -161,7 +161,7 @@ describe('ystate migrate --from y-redis', () => {
       expect(JSON.parse(replay.stdout)).toEqual(json);
     }
     const yRedis = createRedisStore({ redis: redis.url, layout: 'y-redis' });
-    expect((await yRedis.log.docIds()).sort()).toEqual(['lobby', 'rooms/a', 'rooms/b']);
+    expect((await yRedis.log.docIds()).sort()).toEqual(['lobby', 'pads/t', 'rooms/a', 'rooms/b']);
     await yRedis.close();
   });
 
