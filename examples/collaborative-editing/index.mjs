@@ -4,12 +4,11 @@
  */
 
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startPage } from './example.mjs';
 
-const require = createRequire(import.meta.url);
-const bin = join(dirname(require.resolve('ystate/package.json')), 'bin', 'ystate.js');
+// The `ystate` executable of the installed package (its entry is dist/index.js, beside bin/).
+const bin = fileURLToPath(new URL('../bin/ystate.js', import.meta.resolve('ystate')));
 const ystatePort = process.env.YSTATE_PORT ?? '1234';
 const serve = spawn(process.execPath, [bin, 'serve', '--port', ystatePort], { stdio: 'inherit' });
 const ystateUrl = `http://127.0.0.1:${ystatePort}`;
