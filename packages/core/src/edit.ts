@@ -20,6 +20,7 @@ import {
 } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
+import { spliceBetween } from './text-splice.js';
 import { assertFragmentJson, writeFragment } from './xml-write.js';
 import {
   assertWritable,
@@ -845,33 +846,13 @@ function textOf(slot: unknown): string {
  * differing middle, so concurrent edits elsewhere in the text survive the merge.
  */
 function rewriteText(target: Y.Text, current: string, next: string, log: Mutation[]): TextDraft {
-  const max = Math.min(current.length, next.length);
-  let start = 0;
-  while (start < max && current.charCodeAt(start) === next.charCodeAt(start)) start++;
-  let end = 0;
-  while (
-    end < max - start &&
-    current.charCodeAt(current.length - 1 - end) === next.charCodeAt(next.length - 1 - end)
-  ) {
-    end++;
-  }
-  // Never split a surrogate pair: widen the replaced middle to whole code points.
-  if (start > 0 && isHighSurrogate(current.charCodeAt(start - 1))) start--;
-  if (end > 0 && isLowSurrogate(current.charCodeAt(current.length - end))) end--;
-  log.push(spliceOf(target, start, current.length - start - end, next.slice(start, next.length - end)));
+  const { index, deleteCount, text } = spliceBetween(current, next);
+  log.push(spliceOf(target, index, deleteCount, text));
   return new TextDraft(target, () => next);
 }
 
 function spliceOf(target: Y.Text, index: number, deleteCount: number, text: string): Mutation {
   return { kind: 'splice', target, index, deleteCount, text };
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

@@ -17,6 +17,7 @@
 import * as Y from 'yjs';
 import { ErrorCode, YStateError } from './errors.js';
 import { isPlainObject, type Json, type JsonObject, jsonEqual } from './json.js';
+import { spliceBetween } from './text-splice.js';
 import { FRAGMENT_TYPE, marksOf, markTypeOf, toJsonValue } from './y-value.js';
 
 /** A text node of the JSON form. */
@@ -211,20 +212,10 @@ function writeRuns(text: Y.XmlText, runs: readonly TextNode[]): void {
   for (const op of delta)
     for (let i = 0; i < (op.insert as string).length; i++) held.push(op.attributes ?? {});
 
-  const max = Math.min(before.length, after.length);
-  let start = 0;
-  while (start < max && before.charCodeAt(start) === after.charCodeAt(start)) start++;
-  let end = 0;
-  while (
-    end < max - start &&
-    before.charCodeAt(before.length - 1 - end) === after.charCodeAt(after.length - 1 - end)
-  )
-    end++;
-  // Never split a surrogate pair: widen the replaced middle to whole code points.
-  if (start > 0 && isHighSurrogate(before.charCodeAt(start - 1))) start--;
-  if (end > 0 && isLowSurrogate(before.charCodeAt(before.length - end))) end--;
-  const deleted = before.length - start - end;
-  if (deleted > 0) text.delete(start, deleted);
+  const splice = spliceBetween(before, after);
+  const start = splice.index;
+  const end = before.length - start - splice.deleteCount;
+  if (splice.deleteCount > 0) text.delete(start, splice.deleteCount);
   for (let i = start; i < after.length - end; ) {
     let j = i + 1;
     while (j < after.length - end && sameFormats(wanted[j], wanted[i])) j++;
@@ -272,14 +263,6 @@ function sameFormats(
   b: Record<string, unknown> | undefined,
 ): boolean {
   return jsonEqual(toJsonValue(a ?? {}), toJsonValue(b ?? {}));
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 function invalid(where: string, message: string): YStateError {
