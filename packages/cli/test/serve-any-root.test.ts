@@ -216,6 +216,13 @@ describe('ystate serve shows every root type of a document', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual(documentJson(clients[key as keyof typeof clients].doc));
     }
+    // A backup restored into another store holds every root.
+    const backup = await runCli(['backup', '--out', 'all.ystate-backup'], { cwd: cwd.path });
+    expect(backup.code, backup.stderr).toBe(0);
+    const restore = await runCli(['restore', 'all.ystate-backup', '--data', 'restored'], { cwd: cwd.path });
+    expect(restore.code, restore.stderr).toBe(0);
+    const restored = await runCli(['replay', docs.rich, '--data', 'restored'], { cwd: cwd.path });
+    expect(JSON.parse(restored.stdout)).toEqual(documentJson(rich.doc));
     const inspected = await runCli(['inspect', docs.rich], { cwd: cwd.path });
     expect(inspected.stdout).toContain('prosemirror (Y.XmlFragment at /$roots/prosemirror)');
   }, 120_000);
