@@ -313,6 +313,30 @@ describe('whiteboards: top-level maps and arrays', () => {
   });
 });
 
+describe('a root keeps the kind it was recognised as', () => {
+  it('the gate refuses content of another kind for a root the document knows', () => {
+    const { doc } = watched();
+    const writer = new Y.Doc();
+    writer.getText('notes').insert(0, 'text');
+    Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(writer));
+    expect(doc.toJSON()).toEqual({ $roots: { notes: 'text' } });
+    // Another client uses the same root name as an array.
+    const other = new Y.Doc();
+    other.getArray('notes').push([1]);
+    const update = Y.encodeStateAsUpdate(other);
+    expect(() => assertJsonForm(Y.decodeUpdate(update), doc.ydoc, update)).toThrow(
+      /in the root, which is a Y\.Text/,
+    );
+    // Text of the same kind passes.
+    const more = new Y.Doc();
+    Y.applyUpdate(more, Y.encodeStateAsUpdate(writer));
+    const before = Y.encodeStateVector(more);
+    more.getText('notes').insert(4, '!', { bold: true });
+    const fits = Y.encodeStateAsUpdate(more, before);
+    expect(() => assertJsonForm(Y.decodeUpdate(fits), doc.ydoc, fits)).not.toThrow();
+  });
+});
+
 /** One random change a client makes to one of the roots. */
 type Step = { client: number; kind: number; a: number; b: number; text: string };
 
