@@ -59,6 +59,7 @@ let following = true;
 async function refreshHistory() {
   const entries = await (await fetch(`${api}/history`)).json();
   const head = entries.length === 0 ? 0 : entries[entries.length - 1].seq;
+  if (head < Number(slider.max)) return; // an older answer
   slider.max = String(head);
   slider.dataset.head = String(head);
   if (following) {
@@ -66,10 +67,15 @@ async function refreshHistory() {
     await showAt(head);
   }
 }
+// Answers may arrive out of order: only the latest request is shown.
+let latest = 0;
 async function showAt(seq) {
+  const request = ++latest;
   sliderSeq.textContent = String(seq);
   const response = await fetch(`${api}/state?at=${seq}`);
-  historyJson.textContent = response.ok ? JSON.stringify(await response.json(), null, 2) : '';
+  const text = response.ok ? JSON.stringify(await response.json(), null, 2) : '';
+  if (request !== latest) return;
+  historyJson.textContent = text;
   historyJson.dataset.seq = String(seq);
 }
 slider.addEventListener('input', () => {
