@@ -156,6 +156,7 @@ describe('ystate serve shows every root type of a document', () => {
     text.insert(0, 'const a = 1;\n');
     text.insert(13, 'const b = 2;\n');
     text.delete(6, 1);
+    text.format(0, 5, { bold: true }); // formatting, which the string form leaves out
     const board = connect(server.wsUrl, docs.board);
     await board.synced;
     board.doc.transact(() => {
@@ -181,6 +182,16 @@ describe('ystate serve shows every root type of a document', () => {
     expect(
       await getJson(docUrl(server, docs.code, `state?path=${encodeURIComponent('/$roots/codemirror')}`)),
     ).toBe('const  = 1;\nconst b = 2;\n');
+    // The formatting, read with format=delta (now and at a seq).
+    const deltaPath = `state?path=${encodeURIComponent('/$roots/codemirror')}&format=delta`;
+    expect(await getJson(docUrl(server, docs.code, deltaPath))).toEqual(text.toDelta());
+    expect(await getJson(docUrl(server, docs.code, `${deltaPath}&at=1`))).toEqual([
+      { insert: 'const a = 1;\n' },
+    ]);
+    const notText = await fetch(
+      docUrl(server, docs.board, `state?path=${encodeURIComponent('/$roots/order')}&format=delta`),
+    );
+    expect(notText.status).toBe(409);
     expect(
       await getJson(
         docUrl(server, docs.rich, `state?path=${encodeURIComponent('/$roots/prosemirror/content/0')}`),

@@ -10,9 +10,10 @@
  */
 
 import * as Y from 'yjs';
+import { ErrorCode, YStateError } from './errors.js';
 import type { Json, JsonObject } from './json.js';
-import { formatPointer } from './pointer.js';
-import { toJsonValue } from './y-value.js';
+import { formatPointer, parsePointer } from './pointer.js';
+import { textDelta, toJsonValue } from './y-value.js';
 
 /** The name of the root map that holds a document's JSON view. */
 export const ROOT_MAP = 'state';
@@ -140,4 +141,27 @@ export function formatRoots(roots: readonly RootSummary[]): string {
   return roots
     .map((root) => `${root.name} (${root.kind} at ${root.path === '' ? 'the top level' : root.path})`)
     .join(', ');
+}
+
+/**
+ * The formatting of the `Y.Text` at `pointer` of the document's JSON form (in `state`, or under
+ * `$roots`): its Quill-style delta, which the string form leaves out. Throws PATH_NOT_FOUND when
+ * nothing is there and TYPE_MISMATCH when it is not a text.
+ */
+export function textDeltaAt(ydoc: Y.Doc, pointer: string): Json[] {
+  const segments = parsePointer(pointer);
+  const underRoots = segments[0] === ROOTS_KEY && segments.length >= 2;
+  let node: unknown = underRoots ? typedRoot(ydoc, segments[1] as string) : ydoc.getMap(ROOT_MAP);
+  for (const segment of segments.slice(underRoots ? 2 : 0)) {
+    if (node instanceof Y.Map) node = node.get(segment);
+    else if (node instanceof Y.Array && /^(0|[1-9][0-9]*)$/.test(segment)) node = node.get(Number(segment));
+    else node = undefined;
+  }
+  if (node === undefined) {
+    throw new YStateError({ code: ErrorCode.PATH_NOT_FOUND, message: `nothing at "${pointer}"` });
+  }
+  if (!(node instanceof Y.Text) || node instanceof Y.XmlText) {
+    throw new YStateError({ code: ErrorCode.TYPE_MISMATCH, message: `"${pointer}" is not a Y.Text` });
+  }
+  return textDelta(node);
 }

@@ -12,6 +12,7 @@ export {
   formatRoots,
   ROOTS_KEY,
   shownRoots,
+  textDeltaAt,
   typedRoot,
 } from './document-roots.js';
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
