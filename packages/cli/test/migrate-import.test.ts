@@ -75,6 +75,12 @@ async function withFileLog(dir: string, body: (log: UpdateLog) => Promise<void>)
   }
 }
 
+
+/** A migrate line without the roots it names (the sources' documents hold maps and texts alike). */
+function withoutRoots(out: string): string {
+  return out.replace(/; roots: [^\n]*?, verified/g, ', verified');
+}
+
 describe('ystate migrate --from y-leveldb', () => {
   const written = new Map<string, Y.Doc>();
   let dbDir: string;
@@ -112,7 +118,7 @@ describe('ystate migrate --from y-leveldb', () => {
       'from-leveldb',
     );
     expect(migrate.code, migrate.stderr).toBe(0);
-    const lines = migrate.stdout.trim().split('\n').sort();
+    const lines = withoutRoots(migrate.stdout).trim().split('\n').sort();
     expect(lines).toHaveLength(3);
     // The merged lobby holds 2 updates (the merge, then the later edit); the others one per transaction.
     expect(lines[0]).toBe('lobby: imported 2 updates, checkpoint at 2, verified');
@@ -188,7 +194,7 @@ describe('ystate migrate --from files', () => {
       'from-files',
     );
     expect(migrate.code).toBe(1);
-    expect(migrate.stdout).toBe(
+    expect(withoutRoots(migrate.stdout)).toBe(
       'rooms/one: imported 1 updates, checkpoint at 1, verified\nrooms/two: imported 1 updates, checkpoint at 1, verified\n',
     );
     expect(migrate.stderr).toMatch(/"rooms\/broken" failed: the file .*broken\.bin is not a Yjs update/);
@@ -254,7 +260,7 @@ describe('ystate migrate --from postgres (a Hocuspocus database extension table)
     const url = postgres.connectionString;
     const same = await ystate('migrate', '--from', 'postgres', url);
     expect(same.code, same.stderr).toBe(0);
-    expect(same.stdout.trim().split('\n')).toEqual([
+    expect(withoutRoots(same.stdout).trim().split('\n')).toEqual([
       'board/1: imported 1 updates, checkpoint at 1, verified',
       'board/2: imported 1 updates, checkpoint at 1, verified',
       'chat: imported 1 updates, checkpoint at 1, verified',
@@ -277,7 +283,7 @@ describe('ystate migrate --from postgres (a Hocuspocus database extension table)
       'from-sql',
     );
     expect(custom.code, custom.stderr).toBe(0);
-    expect(custom.stdout).toBe('custom: imported 1 updates, checkpoint at 1, verified\n');
+    expect(withoutRoots(custom.stdout)).toBe('custom: imported 1 updates, checkpoint at 1, verified\n');
     await withFileLog('from-sql', async (log) => {
       await expectSameDocument(log, 'custom', docs.get('chat') as Y.Doc);
     });

@@ -47,6 +47,16 @@ beforeAll(async () => {
     }
     written.set(name, { json: state.toJSON(), updates });
   }
+  {
+    // A CodeMirror-style document: one top-level Y.Text, no `state` map.
+    const ydoc = new Y.Doc();
+    await persistence.bindState('pads/t', ydoc).synced;
+    let updates = 0;
+    ydoc.on('update', () => updates++);
+    const text = ydoc.getText('t');
+    for (let i = 0; i < 10; i++) text.insert(text.length, `line ${i}: ${'x'.repeat(380)}\n`);
+    written.set('pads/t', { json: { $roots: { t: text.toString() } }, updates });
+  }
   // y-redis pushes asynchronously: wait until Redis holds every update.
   const reader = createRedisStore({ redis: redis.url, layout: 'y-redis' });
   for (const [name, { updates }] of written) {
@@ -68,6 +78,28 @@ async function ystate(...args: string[]) {
 }
 
 describe('ystate migrate --from y-redis', () => {
+  it('brings a document without a `state` map in whole, says which roots it found, and replays it', async () => {
+    const migrate = await ystate(
+      'migrate',
+      '--from',
+      'y-redis',
+      '--redis',
+      redis.url,
+      '--docs',
+      'pads/*',
+      '--to-data',
+      'pads',
+    );
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const { updates, json } = written.get('pads/t')!;
+    expect(migrate.stdout).toBe(
+      `pads/t: imported ${updates} updates, checkpoint at ${updates}; roots: t (Y.Text at /$roots/t), verified\n`,
+    );
+    const replay = await ystate('replay', 'pads/t', '--data', 'pads');
+    expect(JSON.parse(replay.stdout)).toEqual(json);
+    expect((json as { $roots: { t: string } }).$roots.t.length).toBe(3_890);
+  });
+
   it('imports the matching documents into a file store, one entry per update and a checkpoint at the head', async () => {
     const migrate = await ystate(
       'migrate',
@@ -83,8 +115,9 @@ describe('ystate migrate --from y-redis', () => {
     expect(migrate.code, migrate.stderr).toBe(0);
     const a = written.get('rooms/a')!;
     const b = written.get('rooms/b')!;
+    const roots = 'roots: state (Y.Map at the top level)';
     expect(migrate.stdout).toBe(
-      `rooms/a: imported ${a.updates} updates, checkpoint at ${a.updates}, verified\nrooms/b: imported ${b.updates} updates, checkpoint at ${b.updates}, verified\n`,
+      `rooms/a: imported ${a.updates} updates, checkpoint at ${a.updates}; ${roots}, verified\nrooms/b: imported ${b.updates} updates, checkpoint at ${b.updates}; ${roots}, verified\n`,
     );
     expect(migrate.stderr).toMatch(
       /migrated 2 documents \(\d+ updates\) from y-redis at redis:\/\/127\.0\.0\.1:\d+\/? into file log in/,
@@ -128,7 +161,7 @@ describe('ystate migrate --from y-redis', () => {
       expect(JSON.parse(replay.stdout)).toEqual(json);
     }
     const yRedis = createRedisStore({ redis: redis.url, layout: 'y-redis' });
-    expect((await yRedis.log.docIds()).sort()).toEqual(['lobby', 'rooms/a', 'rooms/b']);
+    expect((await yRedis.log.docIds()).sort()).toEqual(['lobby', 'pads/t', 'rooms/a', 'rooms/b']);
     await yRedis.close();
   });
 

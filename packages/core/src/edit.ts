@@ -6,6 +6,7 @@
  */
 
 import * as Y from 'yjs';
+import { hasContent, ROOT_MAP, ROOTS_KEY, shownRoots, typedRoot, type YType } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import {
   cloneJson,
@@ -13,11 +14,14 @@ import {
   hasLoneSurrogate,
   isPlainObject,
   type Json,
+  type JsonObject,
   jsonEqual,
   keyFault,
 } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { formatPointer, parseIndex, parsePointer } from './pointer.js';
+import { spliceBetween } from './text-splice.js';
+import { assertFragmentJson, writeFragment } from './xml-write.js';
 import {
   assertWritable,
   CollaborativeText,
@@ -35,7 +39,10 @@ type Mutation =
   | { kind: 'delete'; target: Y.Map<unknown>; key: string }
   | { kind: 'insert'; target: Y.Array<unknown>; index: number; value: unknown }
   | { kind: 'remove'; target: Y.Array<unknown>; index: number }
-  | { kind: 'splice'; target: Y.Text; index: number; deleteCount: number; text: string };
+  | { kind: 'splice'; target: Y.Text; index: number; deleteCount: number; text: string }
+  | { kind: 'fillRoot'; name: string; value: unknown }
+  | { kind: 'clearRoot'; name: string }
+  | { kind: 'xml'; target: Y.XmlFragment; json: JsonObject; where: string };
 
 const DELETED = Symbol('deleted');
 
@@ -211,9 +218,170 @@ class PlainNode implements Node {
 }
 
 function textTarget(value: unknown): Y.Text | undefined {
-  if (value instanceof Y.Text) return value;
+  if (value instanceof Y.Text && !(value instanceof Y.XmlText)) return value;
   if (value instanceof TextDraft) return value.target;
   return undefined;
+}
+
+/** The slot of the document's `$roots` member: the other root types, seen through a `RootsNode`. */
+const ROOTS_SLOT = Object.freeze({ roots: true });
+
+/** What a `RootsNode` needs from its edit: the document, the log, and XML drafts. */
+interface RootsHost {
+  readonly ydoc: Y.Doc;
+  readonly log: Mutation[];
+  /** Makes the draft of an XML root hold `value` (checked at commit). */
+  replaceXml(fragment: Y.XmlFragment, value: JsonObject, where: string): void;
+}
+
+/**
+ * The document's root types other than `state`, by name, as the `$roots` member shows them. A
+ * root keeps its kind (Yjs fixes a root's type by its name): a map takes an object, an array an
+ * array, a text a string (spliced where it differs), an XML fragment its node tree. A new root
+ * takes its kind from the value. An empty root is not shown, so writing an empty value is refused.
+ */
+class RootsNode implements Node {
+  readonly isArray = false;
+  private readonly overrides = new Map<string, unknown>();
+
+  constructor(private readonly host: RootsHost) {}
+
+  size(): number {
+    return this.keys().length;
+  }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+  get(key: string | number): unknown {
+    const name = String(key);
+    if (this.overrides.has(name)) {
+      const value = this.overrides.get(name);
+      return value === DELETED ? undefined : value;
+    }
+    if (name === ROOT_MAP) return undefined;
+    const root = typedRoot(this.host.ydoc, name);
+    return root !== undefined && hasContent(root) ? root : undefined;
+  }
+  keys(): string[] {
+    const keys = new Set(shownRoots(this.host.ydoc).map(([name]) => name));
+    for (const [key, value] of this.overrides) {
+      if (value === DELETED) keys.delete(key);
+      else keys.add(key);
+    }
+    return [...keys];
+  }
+  set(key: string, value: unknown): void {
+    const where = `/${ROOTS_KEY}/${escapeSegment(key)}`;
+    if (key === ROOT_MAP) {
+      throw mismatch(`"${where}": the root map "${ROOT_MAP}" is the top level of the document's JSON`);
+    }
+    if (
+      value === '' ||
+      (isPlainObject(value) && Object.keys(value).length === 0) ||
+      (Array.isArray(value) && value.length === 0)
+    ) {
+      throw new YStateError({
+        code: ErrorCode.INVALID_VALUE,
+        message: `at "${where}": an empty root is not shown; remove it instead`,
+      });
+    }
+    const root = this.host.ydoc.share.has(key) ? typedRoot(this.host.ydoc, key) : undefined;
+    if (root instanceof Y.XmlFragment) {
+      if (!isPlainObject(value)) throw mismatch(`"${where}" is an XML fragment: write its node tree`);
+      this.host.replaceXml(root, value as JsonObject, where);
+      this.overrides.set(key, root);
+      return;
+    }
+    const text = textTarget(root);
+    if (text !== undefined) {
+      if (typeof value !== 'string') throw mismatch(`"${where}" is a Y.Text: write a string`);
+      const current = this.get(key);
+      this.overrides.set(
+        key,
+        rewriteText(text, current === undefined ? '' : textOf(current), value, this.host.log),
+      );
+      return;
+    }
+    const fits =
+      root instanceof Y.Map
+        ? isPlainObject(value)
+        : root instanceof Y.Array
+          ? Array.isArray(value)
+          : typeof value === 'string' || isPlainObject(value) || Array.isArray(value);
+    if (!fits) {
+      const kind =
+        root instanceof Y.Map
+          ? 'an object'
+          : root instanceof Y.Array
+            ? 'an array'
+            : 'an object, an array or a string';
+      throw mismatch(`"${where}" is a root type: it holds ${kind}`);
+    }
+    this.host.log.push({ kind: 'fillRoot', name: key, value });
+    this.overrides.set(key, value);
+  }
+  delete(key: string): void {
+    this.host.log.push({ kind: 'clearRoot', name: key });
+    this.overrides.set(key, DELETED);
+  }
+  replaceDraft(key: string | number, slot: unknown): void {
+    this.overrides.set(String(key), slot);
+  }
+  insert(): void {
+    throw new Error('unreachable: insert into the roots');
+  }
+  remove(): void {
+    throw new Error('unreachable: remove from the roots');
+  }
+}
+
+/** The document's top level: the entries of `state`, and `$roots` while other roots have content. */
+class DocumentNode implements Node {
+  readonly isArray = false;
+
+  constructor(
+    private readonly state: Node,
+    readonly roots: RootsNode,
+  ) {}
+
+  size(): number {
+    return this.keys().length;
+  }
+  has(key: string): boolean {
+    return key === ROOTS_KEY ? this.roots.size() > 0 : this.state.has(key);
+  }
+  get(key: string | number): unknown {
+    if (key === ROOTS_KEY) return this.roots.size() > 0 ? ROOTS_SLOT : undefined;
+    return this.state.get(key);
+  }
+  keys(): string[] {
+    const keys = this.state.keys().filter((key) => key !== ROOTS_KEY);
+    if (this.roots.size() > 0) keys.push(ROOTS_KEY);
+    return keys;
+  }
+  set(key: string, value: unknown): void {
+    if (key !== ROOTS_KEY) {
+      this.state.set(key, value);
+      return;
+    }
+    if (!isPlainObject(value))
+      throw mismatch(`"/${ROOTS_KEY}" holds the root types by name: write an object`);
+    for (const name of this.roots.keys()) if (!Object.hasOwn(value, name)) this.roots.delete(name);
+    for (const [name, item] of Object.entries(value)) this.roots.set(name, item);
+  }
+  delete(key: string): void {
+    if (key !== ROOTS_KEY) this.state.delete(key);
+    else for (const name of this.roots.keys()) this.roots.delete(name);
+  }
+  replaceDraft(key: string | number, slot: unknown): void {
+    if (key !== ROOTS_KEY) this.state.replaceDraft(key, slot);
+  }
+  insert(): void {
+    throw new Error('unreachable: insert into the document');
+  }
+  remove(): void {
+    throw new Error('unreachable: remove from the document');
+  }
 }
 
 /** Where a pointer leads: the container holding it and the key within. */
@@ -229,10 +397,25 @@ export class Edit {
   private readonly drafts = new Map<YContainer, Node>();
   /** Plain objects and arrays this edit created (and may mutate in place until commit). */
   private readonly owned = new WeakSet<object>();
-  private readonly rootNode: Node;
+  /** XML fragments being edited: the JSON form this edit writes into each at commit. */
+  private readonly xmlDrafts = new Map<Y.XmlFragment, JsonObject>();
+  private readonly rootNode: DocumentNode;
+  private readonly ydoc: Y.Doc;
 
-  constructor(private readonly root: Y.Map<unknown>) {
-    this.rootNode = this.nodeOf(root) as Node;
+  constructor(root: Y.Map<unknown>) {
+    if (root.doc === null) throw new Error('unreachable: the root map belongs to no document');
+    this.ydoc = root.doc;
+    const log = this.log;
+    const roots = new RootsNode({
+      ydoc: this.ydoc,
+      log,
+      replaceXml: (fragment, value, where) => {
+        this.adopt(value);
+        this.xmlDrafts.set(fragment, value);
+        log.push({ kind: 'xml', target: fragment, json: value, where });
+      },
+    });
+    this.rootNode = new DocumentNode(this.nodeOf(root) as Node, roots);
   }
 
   /** The JSON at `pointer` as this edit currently sees it, or `undefined` when nothing is there. */
@@ -247,7 +430,7 @@ export class Edit {
       if (next === undefined) return undefined;
       node = next;
     }
-    return this.json(this.root);
+    return this.nodeJson(this.rootNode);
   }
 
   /** Applies one RFC 6902 operation to the draft; throws (and the edit must be dropped) on failure. */
@@ -409,11 +592,20 @@ export class Edit {
   /** Applies the recorded mutations to the Y types in one transaction with `origin`. */
   commit(origin: unknown): void {
     if (this.log.length === 0) return;
-    const doc = this.root.doc;
-    if (doc === null) throw new Error('unreachable: the root map belongs to no document');
-    doc.transact(() => {
+    // Node trees are checked whole before anything is written, so a bad one changes nothing.
+    for (const m of this.log) if (m.kind === 'xml') assertFragmentJson(m.json, m.where);
+    this.ydoc.transact(() => {
       for (const m of this.log) {
         switch (m.kind) {
+          case 'fillRoot':
+            fillRoot(this.ydoc, m.name, m.value);
+            break;
+          case 'clearRoot':
+            clearRoot(this.ydoc, m.name);
+            break;
+          case 'xml':
+            writeFragment(m.target, m.json);
+            break;
           case 'set':
             m.target.set(m.key, toYValue(m.value as Writable));
             break;
@@ -474,7 +666,7 @@ export class Edit {
   }
 
   private valueAt(pointer: string): Json {
-    if (pointer === '') return this.json(this.root);
+    if (pointer === '') return this.nodeJson(this.rootNode);
     const at = this.existing(pointer, false);
     return this.json(at.parent.get(at.key));
   }
@@ -486,7 +678,7 @@ export class Edit {
   private locate(pointer: string, write = true): Location {
     const segments = parsePointer(pointer);
     if (segments.length === 0) throw new Error('unreachable: locate("") is handled by callers');
-    let node = this.rootNode;
+    let node: Node = this.rootNode;
     for (let i = 0; i < segments.length - 1; i++) {
       const slot = childSlot(node, segments[i] as string);
       if (slot === MISSING) throw notFound(`nothing at "${formatPointer(segments.slice(0, i + 1))}"`);
@@ -502,6 +694,9 @@ export class Edit {
   }
 
   private nodeOf(slot: unknown): Node | undefined {
+    if (slot === ROOTS_SLOT) return this.rootNode.roots;
+    if (slot instanceof Y.XmlFragment && !(slot instanceof Y.XmlElement))
+      return this.nodeOf(this.xmlDraftOf(slot));
     if (slot instanceof Y.Map || slot instanceof Y.Array) {
       let draft = this.drafts.get(slot);
       if (draft === undefined) {
@@ -518,6 +713,8 @@ export class Edit {
   private json(slot: unknown): Json {
     if (slot instanceof TextDraft) return slot.value;
     if (slot instanceof CollaborativeText) return slot.text;
+    if (slot === ROOTS_SLOT) return this.nodeJson(this.rootNode.roots);
+    if (slot instanceof Y.XmlFragment && this.xmlDrafts.has(slot)) return this.json(this.xmlDrafts.get(slot));
     // What this edit has not touched converts as the document shows it (one converter).
     const node =
       (slot instanceof Y.Map || slot instanceof Y.Array) && this.drafts.has(slot)
@@ -526,8 +723,28 @@ export class Edit {
           ? this.nodeOf(slot)
           : undefined;
     if (node === undefined) return toJsonValue(slot);
+    return this.nodeJson(node);
+  }
+
+  private nodeJson(node: Node): Json {
     if (node.isArray) return node.keys().map((key) => this.json(node.get(key)));
     return Object.fromEntries(node.keys().map((key) => [key, this.json(node.get(key))]));
+  }
+
+  /**
+   * The JSON this edit writes into an XML fragment: a copy of its form, owned (so operations edit
+   * it in place), written into the fragment at commit by changing only what differs.
+   */
+  private xmlDraftOf(fragment: Y.XmlFragment): JsonObject {
+    let draft = this.xmlDrafts.get(fragment);
+    if (draft === undefined) {
+      draft = this.adopt(toJsonValue(fragment) as JsonObject);
+      this.xmlDrafts.set(fragment, draft);
+      const name = rootNameOf(this.ydoc, fragment);
+      const where = name === undefined ? '(an XML fragment)' : `/${ROOTS_KEY}/${escapeSegment(name)}`;
+      this.log.push({ kind: 'xml', target: fragment, json: draft, where });
+    }
+    return draft;
   }
 
   /**
@@ -541,6 +758,7 @@ export class Edit {
     if (
       typeof slot === 'object' &&
       slot !== null &&
+      slot !== ROOTS_SLOT &&
       !(slot instanceof Y.AbstractType) &&
       !(slot instanceof TextDraft) &&
       !(slot instanceof CollaborativeText) &&
@@ -568,6 +786,39 @@ export class Edit {
   }
 }
 
+/** Makes the root `name` hold `value` (a root's kind is fixed once it exists; a new one takes the value's). */
+function fillRoot(ydoc: Y.Doc, name: string, value: unknown): void {
+  const existing = ydoc.share.has(name) ? typedRoot(ydoc, name) : undefined;
+  if (existing !== undefined) clearRoot(ydoc, name);
+  if (typeof value === 'string') {
+    (existing instanceof Y.Text ? existing : ydoc.getText(name)).insert(0, value);
+  } else if (Array.isArray(value)) {
+    const array: Y.Array<unknown> = existing instanceof Y.Array ? existing : ydoc.getArray(name);
+    array.insert(
+      0,
+      value.map((item) => toYValue(item as Writable)),
+    );
+  } else {
+    const map: Y.Map<unknown> = existing instanceof Y.Map ? existing : ydoc.getMap(name);
+    for (const [key, item] of Object.entries(value as Record<string, unknown>))
+      map.set(key, toYValue(item as Writable));
+  }
+}
+
+/** Removes the content of the root `name` (an empty root is not shown). */
+function clearRoot(ydoc: Y.Doc, name: string): void {
+  const root = typedRoot(ydoc, name);
+  if (root instanceof Y.Map) for (const key of [...root.keys()]) root.delete(key);
+  else if (root instanceof Y.Array || root instanceof Y.Text || root instanceof Y.XmlFragment) {
+    if (root.length > 0) root.delete(0, root.length);
+  }
+}
+
+function rootNameOf(ydoc: Y.Doc, type: YType): string | undefined {
+  for (const [name, root] of ydoc.share) if (root === type) return name;
+  return undefined;
+}
+
 /** Marks a slot that does not exist (a legacy value may be `undefined`, which reads as null). */
 const MISSING = Symbol('missing');
 
@@ -580,8 +831,14 @@ function childSlot(node: Node, segment: string): unknown {
   return node.has(segment) ? node.get(segment) : MISSING;
 }
 
+/** The string of a text slot; a `Y.Text` holding embeds is refused (its positions are not its string's). */
 function textOf(slot: unknown): string {
-  return slot instanceof TextDraft ? slot.value : String(slot);
+  if (slot instanceof TextDraft) return slot.value;
+  const text = String(slot);
+  if (slot instanceof Y.Text && slot.length !== text.length) {
+    throw mismatch('this Y.Text holds embeds, which its JSON string does not show: edit it in its editor');
+  }
+  return text;
 }
 
 /**
@@ -589,33 +846,13 @@ function textOf(slot: unknown): string {
  * differing middle, so concurrent edits elsewhere in the text survive the merge.
  */
 function rewriteText(target: Y.Text, current: string, next: string, log: Mutation[]): TextDraft {
-  const max = Math.min(current.length, next.length);
-  let start = 0;
-  while (start < max && current.charCodeAt(start) === next.charCodeAt(start)) start++;
-  let end = 0;
-  while (
-    end < max - start &&
-    current.charCodeAt(current.length - 1 - end) === next.charCodeAt(next.length - 1 - end)
-  ) {
-    end++;
-  }
-  // Never split a surrogate pair: widen the replaced middle to whole code points.
-  if (start > 0 && isHighSurrogate(current.charCodeAt(start - 1))) start--;
-  if (end > 0 && isLowSurrogate(current.charCodeAt(current.length - end))) end--;
-  log.push(spliceOf(target, start, current.length - start - end, next.slice(start, next.length - end)));
+  const { index, deleteCount, text } = spliceBetween(current, next);
+  log.push(spliceOf(target, index, deleteCount, text));
   return new TextDraft(target, () => next);
 }
 
 function spliceOf(target: Y.Text, index: number, deleteCount: number, text: string): Mutation {
   return { kind: 'splice', target, index, deleteCount, text };
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

@@ -6,14 +6,14 @@
  */
 
 import * as Y from 'yjs';
+import { describeRoots, documentJson, type RootSummary } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload, type RecordedLifecycleEvent } from './lifecycle.js';
 import type { EntryKind, LogEntry } from './log-entry.js';
-import { ROOT_MAP, StateDocument } from './state-document.js';
+import { StateDocument } from './state-document.js';
 import type { UpdateLog } from './update-log.js';
-import { toJsonValue } from './y-value.js';
 
 /** The transaction origin of entries applied from a log or a bus: they are durable already. */
 export class LogOrigin {
@@ -127,6 +127,8 @@ export interface HistoricalState {
   json: Record<string, Json>;
   /** The Yjs state, usable as the base version of a patch. */
   update: Uint8Array;
+  /** The root types with content, with their kind and where their JSON is. */
+  roots: RootSummary[];
 }
 
 /** The state of a document at a seq, or after the last entry written at or before a time. */
@@ -144,8 +146,9 @@ export async function stateAt(log: UpdateLog, docId: string, at: HistoryPoint): 
     await loadInto(log, docId, ydoc, { to: seq });
     return {
       seq,
-      json: toJsonValue(ydoc.getMap(ROOT_MAP)) as Record<string, Json>,
+      json: documentJson(ydoc),
       update: Y.encodeStateAsUpdate(ydoc),
+      roots: describeRoots(ydoc),
     };
   } finally {
     ydoc.destroy();

@@ -7,6 +7,16 @@
 
 export type { DeliveryFailure, DeliveryStatus, DeliveryStore } from './delivery-store.js';
 export { MemoryDeliveryStore } from './delivery-store.js';
+export type { RootSummary } from './document-roots.js';
+export {
+  describeRoots,
+  documentJson,
+  formatRoots,
+  ROOTS_KEY,
+  shownRoots,
+  textDeltaAt,
+  typedRoot,
+} from './document-roots.js';
 export type { EngineOptions, PatchWriteOptions, WriteOptions } from './engine.js';
 export { Engine } from './engine.js';
 export type { YStateErrorOptions } from './errors.js';
@@ -82,7 +92,7 @@ export type {
   WriteTarget,
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
-export { patchOfEvents } from './transaction-patch.js';
+export { patchOfEvents, patchOfTransaction } from './transaction-patch.js';
 export type { Undone, UndoSelection } from './undo.js';
 export { selectionRange, undo } from './undo.js';
 export type { DecodedUpdate } from './update-check.js';
@@ -109,4 +119,11 @@ export {
   versionState,
 } from './versions.js';
 export type { Writable, YValue } from './y-value.js';
-export { CollaborativeText, collaborativeText, toJsonValue, toYValue } from './y-value.js';
+export {
+  CollaborativeText,
+  collaborativeText,
+  FRAGMENT_TYPE,
+  textDelta,
+  toJsonValue,
+  toYValue,
+} from './y-value.js';

@@ -18,9 +18,9 @@
 
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
+import { ROOT_MAP, ROOTS_KEY, type YType } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import { checkJson, hasLoneSurrogate, keyFault, MAX_DEPTH } from './json.js';
-import { ROOT_MAP } from './state-document.js';
 import type { DecodedUpdate } from './update-check.js';
 
 /** What kind of type holds a struct (`other`: XML types, or a root nobody has defined yet). */
@@ -164,7 +164,12 @@ class JsonFormCheck {
         );
       }
     } else if (parent.status === 'live' && parent.root === ROOT_MAP) {
+      if (parent.depth === 0 && key === ROOTS_KEY && !(content instanceof Y.ContentDeleted))
+        refuse(`the key "${ROOTS_KEY}" of the root map is reserved for the other root types`);
       const fault = stateFault(parent.kind, key, content, this.deletedHere(item));
+      if (fault !== undefined) refuse(fault);
+    } else if (parent.status === 'live' && parent.depth === 0 && parent.root !== null) {
+      const fault = rootKindFault(this.ydoc.share.get(parent.root), key, content);
       if (fault !== undefined) refuse(fault);
     }
   }
@@ -346,6 +351,39 @@ function stateFault(
   return `${name} in the JSON view`;
 }
 
+/**
+ * Why `content` cannot go into a root whose kind the document already knows (a root's kind is
+ * recognised once from its content, docs/json-form.md): content of another kind would show one
+ * way live and another in a replica rebuilt from the log. `undefined` when it fits.
+ */
+function rootKindFault(
+  root: YType | undefined,
+  key: string | null,
+  content: Y.Item['content'],
+): string | undefined {
+  if (root === undefined || root.constructor === Y.AbstractType || content instanceof Y.ContentDeleted)
+    return undefined;
+  if (key !== null) return undefined; // map entries, text or element attributes
+  const text =
+    content instanceof Y.ContentString ||
+    content instanceof Y.ContentFormat ||
+    content instanceof Y.ContentEmbed;
+  const xml =
+    content instanceof Y.ContentType &&
+    (content.type instanceof Y.XmlElement ||
+      content.type instanceof Y.XmlText ||
+      content.type instanceof Y.XmlHook);
+  const fits =
+    root instanceof Y.XmlFragment
+      ? xml
+      : root instanceof Y.Text
+        ? text || content instanceof Y.ContentType
+        : root instanceof Y.Array
+          ? !text
+          : false;
+  return fits ? undefined : `${contentName(content)} in the root, which is ${typeName(root)}`;
+}
+
 /** The parent that `type`, held under `key` (null in a list) by `above`, is to its own items. */
 function childParent(above: Parent, key: string | null, type: unknown): Parent {
   if (above.status !== 'live') return above;
@@ -367,7 +405,10 @@ function kindOf(type: unknown): ParentKind {
 
 function typeName(type: unknown): string {
   if (type instanceof Y.XmlText) return 'a Y.XmlText';
+  if (type instanceof Y.Text) return 'a Y.Text';
+  if (type instanceof Y.Array) return 'a Y.Array';
   if (type instanceof Y.XmlHook) return 'a Y.XmlHook';
+  if (type instanceof Y.Map) return 'a Y.Map';
   if (type instanceof Y.XmlElement) return 'a Y.XmlElement';
   if (type instanceof Y.XmlFragment) return 'a Y.XmlFragment';
   return 'a Yjs type';

@@ -8,11 +8,12 @@
  */
 
 import * as Y from 'yjs';
+import { ROOT_MAP } from './document-roots.js';
 import type { Json } from './json.js';
 import { alignArrays, diffJson, trimCommonEnds } from './json-diff.js';
 import { formatPointer, parsePointer } from './pointer.js';
 import type { DocumentWriter } from './state-document.js';
-import { ROOT_MAP } from './state-document.js';
+import { spliceBetween } from './text-splice.js';
 import {
   docAt,
   type VersionHost,
@@ -117,16 +118,8 @@ function planArray(tx: DocumentWriter, live: unknown[], target: unknown[], point
 /** Replaces only the part of the text between its common prefix and suffix with the target's. */
 function spliceText(tx: DocumentWriter, live: string, target: string, pointer: string): void {
   if (live === target) return;
-  let prefix = 0;
-  const shorter = Math.min(live.length, target.length);
-  while (prefix < shorter && live.charCodeAt(prefix) === target.charCodeAt(prefix)) prefix++;
-  let suffix = 0;
-  while (
-    suffix < shorter - prefix &&
-    live.charCodeAt(live.length - 1 - suffix) === target.charCodeAt(target.length - 1 - suffix)
-  )
-    suffix++;
-  tx.spliceText(pointer, prefix, live.length - prefix - suffix, target.slice(prefix, target.length - suffix));
+  const { index, deleteCount, text } = spliceBetween(live, target);
+  tx.spliceText(pointer, index, deleteCount, text);
 }
 
 /** The value a Y type (or primitive) holds, with its texts kept collaborative. */

@@ -5,17 +5,17 @@
  */
 
 import * as Y from 'yjs';
+import { documentJson, hasContent, ROOT_MAP, typedRoot } from './document-roots.js';
 import { Edit } from './edit.js';
 import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import { type PatchOperation, parsePatch } from './json-patch.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
-import { patchOfEvents } from './transaction-patch.js';
-import { toJsonValue, type Writable } from './y-value.js';
+import { patchOfTransaction, rootsWithContent } from './transaction-patch.js';
+import type { Writable } from './y-value.js';
 
-/** The name of the root map that holds a document's JSON view. */
-export const ROOT_MAP = 'state';
+export { ROOT_MAP };
 
 /** One committed change of a document's JSON view. */
 export interface Change {
@@ -104,6 +104,8 @@ export class StateDocument {
   private readonly writeTo: WriteTarget | undefined;
   private destroyed = false;
   private pausedWrites = false;
+  /** The roots other than `state` that the JSON shows (had content after the last transaction). */
+  private readonly shownRoots: Set<string>;
 
   /** A document named `docId`, wrapping `options.ydoc` or a new Y.Doc. */
   constructor(docId: string, options: StateDocumentOptions = {}) {
@@ -114,7 +116,8 @@ export class StateDocument {
     this.onListenerError = options.onListenerError;
     this.sequencer = options.sequencer;
     this.writeTo = options.writeTo;
-    this.root.observeDeep(this.observe);
+    this.shownRoots = rootsWithContent(this.ydoc);
+    this.ydoc.on('afterTransaction', this.observe);
   }
 
   /** The JSON at `pointer`, or `undefined` when nothing is there. */
@@ -122,9 +125,9 @@ export class StateDocument {
     return new Edit(this.root).read(pointer);
   }
 
-  /** The whole document as JSON. */
+  /** The whole document as JSON: the root map's entries, and every other root under `$roots`. */
   toJSON(): Record<string, Json> {
-    return toJsonValue(this.root) as Record<string, Json>;
+    return documentJson(this.ydoc);
   }
 
   /** Sets an object member or replaces an array element; the parent must exist. */
@@ -266,7 +269,7 @@ export class StateDocument {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.root.unobserveDeep(this.observe);
+    this.ydoc.off('afterTransaction', this.observe);
     this.listeners.clear();
     this.ydoc.destroy();
   }
@@ -276,19 +279,28 @@ export class StateDocument {
     return this.destroyed;
   }
 
-  private readonly observe = (
-    events: Y.YEvent<Y.AbstractType<unknown>>[],
-    transaction: Y.Transaction,
-  ): void => {
+  private readonly observe = (transaction: Y.Transaction): void => {
     // Building a patch costs time (a text change carries the whole string: JSON Patch has no
-    // splice), so unobserved documents skip it.
-    if (this.listeners.size === 0) return;
-    const ops = patchOfEvents(events);
+    // splice), so unobserved documents skip it, keeping only which roots are shown up to date.
+    if (this.listeners.size === 0) {
+      if (transaction.changed.size > 0) this.refreshShownRoots(transaction);
+      return;
+    }
+    const ops = patchOfTransaction(this.ydoc, transaction, this.shownRoots);
     if (ops.length === 0) return;
     const change: Change = { docId: this.docId, ops, origin: transaction.origin, local: transaction.local };
     if (this.sequencer) this.sequencer(change, transaction);
     else this.emit(change);
   };
+
+  private refreshShownRoots(transaction: Y.Transaction): void {
+    for (const [name, root] of [...this.ydoc.share]) {
+      if (name === ROOT_MAP || !transaction.changed.has(root)) continue;
+      const typed = typedRoot(this.ydoc, name);
+      if (typed !== undefined && hasContent(typed)) this.shownRoots.add(name);
+      else this.shownRoots.delete(name);
+    }
+  }
 
   /** While paused, writes through this object are refused with DOCUMENT_PAUSED. */
   setWritesPaused(paused: boolean): void {

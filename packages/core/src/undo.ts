@@ -8,13 +8,13 @@
  */
 
 import * as Y from 'yjs';
+import { ROOT_MAP } from './document-roots.js';
 import { ErrorCode, YStateError } from './errors.js';
 import { isPlainObject, type Json } from './json.js';
 import { diffJson } from './json-diff.js';
 import type { PatchOperation } from './json-patch.js';
 import { decodeLifecyclePayload } from './lifecycle.js';
 import type { LogEntry } from './log-entry.js';
-import { ROOT_MAP } from './state-document.js';
 import { addsNothing } from './update-check.js';
 import {
   docAt,

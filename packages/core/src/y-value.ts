@@ -77,7 +77,8 @@ const LEGACY_DEPTH = 1000;
  * shown by one rule (docs/architecture.md, "What a document may hold"): a bigint as its decimal
  * string, NaN and ±Infinity as null, undefined as null, binary data as a base64 string, a
  * subdocument as null, a Date as its ISO string, a `__proto__` key that Yjs's decoder turned into
- * a prototype as an own `__proto__` member, and a Y.Text as its text (XML types as their XML string).
+ * a prototype as an own `__proto__` member. A Y.Text is its text; XML types are ProseMirror-style
+ * nodes (docs/json-form.md).
  */
 export function toJsonValue(value: unknown): Json {
   return jsonOf(value, 0);
@@ -97,14 +98,19 @@ function jsonOf(value: unknown, depth: number): Json {
     key,
     jsonOf((value as Record<string, unknown>)[key], depth + 1),
   ]);
-  // lib0's decoder assigns `obj[key] = …`, so a `__proto__` key with an object (or null) value
-  // became the object's prototype: show it as the member it was sent as.
+  // lib0's decoder assigns `obj[key] = …`, so a `__proto__` key with an object value became the
+  // object's prototype: show it as the member it was sent as. (A null prototype is an ordinary
+  // object: ProseMirror's mark and node attrs, which y-prosemirror stores as they are, have one.)
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype) entries.push(['__proto__', jsonOf(proto, depth + 1)]);
+  if (proto !== Object.prototype && proto !== null) entries.push(['__proto__', jsonOf(proto, depth + 1)]);
   return Object.fromEntries(entries) as JsonObject;
 }
 
 function typeJson(type: Y.AbstractType<unknown>, depth: number): Json {
+  // Subclasses first: XmlText is a Text, XmlElement a XmlFragment, XmlHook a Map.
+  if (type instanceof Y.XmlText) return textNodesOf(type, depth);
+  if (type instanceof Y.XmlElement) return elementJson(type, depth);
+  if (type instanceof Y.XmlFragment) return fragmentJson(type, depth);
   if (type instanceof Y.Map) {
     const entries: [string, Json][] = [];
     type.forEach((item, key) => {
@@ -113,10 +119,100 @@ function typeJson(type: Y.AbstractType<unknown>, depth: number): Json {
     return Object.fromEntries(entries) as JsonObject;
   }
   if (type instanceof Y.Array) return type.toArray().map((item) => jsonOf(item, depth + 1));
-  // Y.Text is its plain text (formatting is not shown); XML types are their XML string, as Yjs's
-  // own toJSON gives them (issue 14 gives every root type a structured JSON form).
-  if (type instanceof Y.Text || type instanceof Y.XmlFragment) return type.toString();
+  // A Y.Text is its plain text; its formatting and embeds are read with `textDelta`.
+  if (type instanceof Y.Text) return type.toString();
   return null;
+}
+
+/**
+ * The node type a root `Y.XmlFragment` is shown with. Yjs gives a fragment no name; ProseMirror's
+ * and Tiptap's top node (what y-prosemirror binds the fragment to) is `doc`, so the fragment reads
+ * exactly as `editor.getJSON()` / `state.doc.toJSON()`.
+ */
+export const FRAGMENT_TYPE = 'doc';
+
+/** A fragment as a ProseMirror node: `{ type: "doc", content? }`. */
+function fragmentJson(fragment: Y.XmlFragment, depth: number): JsonObject {
+  const node: JsonObject = { type: FRAGMENT_TYPE };
+  const content = xmlContentOf(fragment, depth);
+  if (content.length > 0) node.content = content;
+  return node;
+}
+
+/** An element as a ProseMirror node: `{ type, attrs?, content? }` (members only when not empty). */
+function elementJson(element: Y.XmlElement, depth: number): JsonObject {
+  const node: JsonObject = { type: element.nodeName };
+  const attributes = element.getAttributes() as Record<string, unknown>;
+  const keys = Object.keys(attributes);
+  if (keys.length > 0) {
+    node.attrs = Object.fromEntries(keys.map((key) => [key, jsonOf(attributes[key], depth + 2)]));
+  }
+  const content = xmlContentOf(element, depth);
+  if (content.length > 0) node.content = content;
+  return node;
+}
+
+/** The JSON nodes of an XML parent's children: an element is one node, a Y.XmlText one node per run. */
+export function xmlContentOf(parent: Y.XmlFragment, depth = 0): Json[] {
+  const nodes: Json[] = [];
+  for (const child of parent.toArray()) {
+    if (child instanceof Y.XmlText) nodes.push(...textNodesOf(child, depth + 1));
+    else nodes.push(jsonOf(child, depth + 2));
+  }
+  return nodes;
+}
+
+/** How many JSON nodes a child of an XML parent shows as (see `xmlContentOf`). */
+export function xmlNodeCount(child: unknown): number {
+  return child instanceof Y.XmlText ? child.toDelta().length : 1;
+}
+
+/**
+ * The runs of a Y.XmlText as ProseMirror text nodes `{ type: "text", text, marks? }`: y-prosemirror
+ * stores each mark as a format whose key is the mark type (`type--hash` when marks of one type
+ * overlap) and whose value is the mark's attrs. An embedded type or value is shown as its JSON.
+ */
+function textNodesOf(text: Y.XmlText, depth: number): Json[] {
+  const delta = text.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[];
+  return delta.map((op) => {
+    if (typeof op.insert !== 'string') return jsonOf(op.insert, depth + 1);
+    const node: JsonObject = { type: 'text', text: op.insert };
+    const marks = marksOf(op.attributes, depth + 2);
+    if (marks.length > 0) node.marks = marks;
+    return node;
+  });
+}
+
+/** A format key of y-prosemirror with its overlap suffix (`comment--Xy3+/a0=`). */
+const MARK_SUFFIX = /--[A-Za-z0-9+/=]{8}$/;
+
+/** The mark type a format key stands for. */
+export function markTypeOf(formatKey: string): string {
+  return formatKey.replace(MARK_SUFFIX, '');
+}
+
+/** Formats as ProseMirror marks `{ type, attrs? }`, sorted by type (then attrs), so the form is canonical. */
+export function marksOf(attributes: Record<string, unknown> | undefined, depth = 0): JsonObject[] {
+  if (attributes === undefined) return [];
+  const marks = Object.keys(attributes).map((key) => {
+    const mark: JsonObject = { type: markTypeOf(key) };
+    const value = jsonOf(attributes[key], depth + 1);
+    if (!(isPlainObject(value) && Object.keys(value).length === 0)) mark.attrs = value;
+    return mark;
+  });
+  return marks.sort(compareMarks);
+}
+
+/** Orders marks by type, then by their attrs' JSON. */
+export function compareMarks(a: JsonObject, b: JsonObject): number {
+  const byType = String(a.type).localeCompare(String(b.type));
+  if (byType !== 0) return byType;
+  return JSON.stringify(a.attrs ?? null).localeCompare(JSON.stringify(b.attrs ?? null));
+}
+
+/** A Y.Text's formatting and embeds: its Quill-style delta (`{ insert, attributes? }[]`) as JSON. */
+export function textDelta(text: Y.Text): Json[] {
+  return (text.toDelta() as unknown[]).map((op) => jsonOf(op, 0));
 }
 
 /** True for the Y types that make up the JSON view's containers. */

@@ -4,7 +4,16 @@
  */
 
 import { once } from 'node:events';
-import { type Engine, ErrorCode, type Json, parsePatch, YStateError } from '@ystate/core';
+import {
+  type Engine,
+  ErrorCode,
+  type HistoricalState,
+  type Json,
+  parsePatch,
+  textDeltaAt,
+  YStateError,
+} from '@ystate/core';
+import * as Y from 'yjs';
 import { z } from 'zod';
 import { readBody, sendJson, valueAt } from './http-util.js';
 import type { ServerMetrics } from './metrics.js';
@@ -38,6 +47,8 @@ const stateQuery = z
     path: z.string().optional(),
     at: z.string().min(1).optional(),
     version: z.string().min(1).optional(),
+    /** `delta`: the formatting of the Y.Text at `path` (docs/json-form.md), instead of its JSON. */
+    format: z.enum(['json', 'delta']).optional(),
   })
   .refine((query) => query.at === undefined || query.version === undefined, 'give at or version, not both');
 const historyQuery = z.object({ from: seqString.optional(), to: seqString.optional() });
@@ -82,6 +93,17 @@ export function matchRoute(compiled: CompiledRoute, segments: readonly string[])
   return docId === '' ? undefined : docId;
 }
 
+/** The formatting of the Y.Text at `pointer` in a document state given as a Yjs update. */
+function deltaIn(update: Uint8Array, pointer: string): Json[] {
+  const ydoc = new Y.Doc();
+  try {
+    Y.applyUpdate(ydoc, update);
+    return textDeltaAt(ydoc, pointer);
+  } finally {
+    ydoc.destroy();
+  }
+}
+
 /** The built-in document routes. */
 export function documentRoutes(ctx: RoutesContext): ExtraRoute[] {
   const { engine } = ctx;
@@ -93,16 +115,19 @@ export function documentRoutes(ctx: RoutesContext): ExtraRoute[] {
       async handler(req, res, { docId }) {
         const query = parseQuery(stateQuery, req.url);
         const pointer = query.path ?? '';
+        const delta = query.format === 'delta';
+        const read = (state: HistoricalState): Json | undefined =>
+          delta ? deltaIn(state.update, pointer) : valueAt(state.json, pointer);
         let value: Json | undefined;
         let seq: number;
         if (query.version !== undefined) {
           const state = await engine.versionState(docId, { version: query.version });
-          value = valueAt(state.json, pointer);
+          value = read(state);
           seq = state.seq;
         } else if (query.at === undefined) {
           const doc = await engine.open(docId);
           try {
-            value = doc.get(pointer);
+            value = delta ? textDeltaAt(doc.ydoc, pointer) : doc.get(pointer);
             seq = engine.seqOf(docId) ?? 0;
           } finally {
             engine.release(docId);
@@ -110,7 +135,7 @@ export function documentRoutes(ctx: RoutesContext): ExtraRoute[] {
         } else {
           const at = /^[0-9]+$/.test(query.at) ? { seq: Number(query.at) } : { time: query.at };
           const state = await engine.stateAt(docId, at);
-          value = valueAt(state.json, pointer);
+          value = read(state);
           seq = state.seq;
         }
         if (value === undefined) {

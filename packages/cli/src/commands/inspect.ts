@@ -3,8 +3,8 @@
  * payload sizes, checkpoints, last writers — read as stored (sizes are stored sizes).
  */
 
-import type { EntryKind, LogEntry, UpdateLog } from '@ystate/core';
-import { EntryFlags } from '@ystate/core';
+import type { EntryKind, LogEntry, RootSummary, UpdateLog } from '@ystate/core';
+import { EntryFlags, formatRoots, stateAt } from '@ystate/core';
 import { type CliContext, type CommandHelp, type CommandIo, runCommand } from '../command.js';
 import { STORE_OPTIONS, storeConfigOf } from '../options.js';
 import { formatBytes, formatCount } from '../progress.js';
@@ -52,6 +52,8 @@ export interface InspectReport {
   lastTime: string | undefined;
   checkpoints: { seq: number; time: string; origin: string; payloadBytes: number }[];
   writers: { origin: string; entries: number; lastSeq: number; lastTime: string }[];
+  /** The root types the document holds at its head, with their kind and JSON path. */
+  roots: RootSummary[];
 }
 
 /** Runs `ystate inspect`. */
@@ -134,6 +136,7 @@ async function inspect(
     checkpoint = checkpoint.seq > 0 ? await log.latestCheckpoint(docId, checkpoint.seq - 1) : undefined;
   }
   checkpoints.reverse();
+  const roots = await rootsAt(log, docId, head);
   return {
     docId,
     store: description,
@@ -157,7 +160,16 @@ async function inspect(
         lastTime: new Date(writer.lastTime).toISOString(),
       }))
       .sort((a, b) => b.lastSeq - a.lastSeq),
+    roots,
   };
+}
+
+/** The root types at `seq` (none when nothing is retained to rebuild from). */
+async function rootsAt(log: UpdateLog, docId: string, seq: number): Promise<RootSummary[]> {
+  if (seq === 0) return [];
+  // A log pruned past every checkpoint cannot be rebuilt: the rest of the report still stands.
+  const state = await stateAt(log, docId, { seq }).catch(() => undefined);
+  return state?.roots ?? [];
 }
 
 function formatReport(report: InspectReport): string {
@@ -176,6 +188,7 @@ function formatReport(report: InspectReport): string {
         `${retained} (head ${formatCount(report.head)}; ${formatCount(report.retained)} retained, ${pruned})`,
       ],
       ['times', report.firstTime === undefined ? '—' : `${report.firstTime} … ${report.lastTime}`],
+      ['roots', formatRoots(report.roots)],
     ]),
     '',
   );

@@ -8,7 +8,7 @@
  */
 
 import { resolve } from 'node:path';
-import { importDocument, verifyImport } from '@ystate/core';
+import { formatRoots, importDocument, stateAt, verifyImport } from '@ystate/core';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type CliContext, type CommandHelp, runCommand } from '../command.js';
