@@ -17,7 +17,7 @@ const REMEMBER_FROM = 64;
 export type ItemWidth = (item: Y.Item) => number;
 
 export class ListPositions {
-  private readonly lists = new Map<Y.AbstractType<unknown>, Map<Y.Item, number>>();
+  private readonly lists = new Map<object, Map<Y.Item, number>>();
 
   /** The index of `item` in the list that holds it, counting live items by `width`. */
   indexOf(item: Y.Item, width: ItemWidth): number {
@@ -35,7 +35,7 @@ export class ListPositions {
   }
 
   /** `list` changed (items inserted, deleted or moved): its positions are stale. */
-  forget(list: Y.AbstractType<unknown>): void {
+  forget(list: object): void {
     this.lists.delete(list);
   }
 

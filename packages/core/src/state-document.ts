@@ -10,6 +10,7 @@ import { Edit } from './edit.js';
 import { ErrorCode, YStateError } from './errors.js';
 import type { Json } from './json.js';
 import { type PatchOperation, parsePatch } from './json-patch.js';
+import { ListPositions } from './list-positions.js';
 import { compilePattern } from './path-pattern.js';
 import { parsePointer } from './pointer.js';
 import { patchOfTransaction, rootsWithContent } from './transaction-patch.js';
@@ -106,6 +107,8 @@ export class StateDocument {
   private pausedWrites = false;
   /** The roots other than `state` that the JSON shows (had content after the last transaction). */
   private readonly shownRoots: Set<string>;
+  /** Where items sit in long lists, for the paths of changes inside them. */
+  private readonly positions = new ListPositions();
 
   /** A document named `docId`, wrapping `options.ydoc` or a new Y.Doc. */
   constructor(docId: string, options: StateDocumentOptions = {}) {
@@ -280,13 +283,15 @@ export class StateDocument {
   }
 
   private readonly observe = (transaction: Y.Transaction): void => {
+    // Lists this transaction changed have new positions.
+    for (const type of transaction.changed.keys()) this.positions.forget(type);
     // Building a patch costs time (a text change carries the whole string: JSON Patch has no
     // splice), so unobserved documents skip it, keeping only which roots are shown up to date.
     if (this.listeners.size === 0) {
       if (transaction.changed.size > 0) this.refreshShownRoots(transaction);
       return;
     }
-    const ops = patchOfTransaction(this.ydoc, transaction, this.shownRoots);
+    const ops = patchOfTransaction(this.ydoc, transaction, this.shownRoots, this.positions);
     if (ops.length === 0) return;
     const change: Change = { docId: this.docId, ops, origin: transaction.origin, local: transaction.local };
     if (this.sequencer) this.sequencer(change, transaction);

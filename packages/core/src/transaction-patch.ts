@@ -14,6 +14,7 @@
 import * as Y from 'yjs';
 import { hasContent, ROOT_MAP, ROOTS_KEY, typedRoot, type YType } from './document-roots.js';
 import type { PatchOperation } from './json-patch.js';
+import { ListPositions } from './list-positions.js';
 import { formatPointer } from './pointer.js';
 import { toJsonValue, xmlNodeCount } from './y-value.js';
 
@@ -23,19 +24,21 @@ type AnyEvent = Y.YEvent<AnyType>;
 
 /**
  * The JSON Patch of `transaction` on `ydoc`. `shown` holds the names of the roots (other than
- * `state`) that had content before it, and is updated to after it.
+ * `state`) that had content before it, and is updated to after it. `positions` remembers list
+ * positions between transactions (its lists changed by `transaction` must be forgotten first).
  */
 export function patchOfTransaction(
   ydoc: Y.Doc,
   transaction: Y.Transaction,
   shown: Set<string>,
+  positions: ListPositions = new ListPositions(),
 ): PatchOperation[] {
   const ops: PatchOperation[] = [];
   const state = ydoc.getMap(ROOT_MAP);
   const stateEvents = transaction.changedParentTypes.get(state as AnyType);
   if (stateEvents !== undefined) {
     // An entry `$roots` of `state` is not shown (the name is the other roots' namespace).
-    for (const op of patchOfEvents(stateEvents, [])) {
+    for (const op of patchOfEvents(stateEvents, [], positions)) {
       if (op.path !== `/${ROOTS_KEY}` && !op.path.startsWith(`/${ROOTS_KEY}/`)) ops.push(op);
     }
   }
@@ -53,7 +56,7 @@ export function patchOfTransaction(
     } else if (!now) {
       rootOps.push({ op: 'remove', path: formatPointer(path) });
     } else {
-      rootOps.push(...patchOfEvents(transaction.changedParentTypes.get(untyped) ?? [], path));
+      rootOps.push(...patchOfEvents(transaction.changedParentTypes.get(untyped) ?? [], path, positions));
     }
     if (now) shown.add(name);
     else shown.delete(name);
@@ -89,6 +92,7 @@ export function rootsWithContent(ydoc: Y.Doc): Set<string> {
 export function patchOfEvents(
   events: readonly AnyEvent[],
   prefix: readonly Segment[] = [],
+  positions: ListPositions = new ListPositions(),
 ): PatchOperation[] {
   const live = events.filter((event) => event.target._item === null || !event.target._item.deleted);
   // XML: nodes replaced whole (the holder of an edited text, an element whose attributes or
@@ -118,7 +122,7 @@ export function patchOfEvents(
   const steps: { depth: number; ops: PatchOperation[] }[] = [];
   for (const node of whole) {
     if (parentOf(node) !== null && covered(parentOf(node) as AnyType)) continue;
-    const path = pathOf(node, prefix);
+    const path = pathOf(node, prefix, positions);
     if (path !== undefined)
       steps.push({
         depth: path.length,
@@ -128,7 +132,7 @@ export function patchOfEvents(
   for (const event of live) {
     const target = event.target;
     if (covered(target) || target instanceof Y.XmlText) continue;
-    const path = pathOf(target, prefix);
+    const path = pathOf(target, prefix, positions);
     if (path === undefined) continue;
     steps.push({ depth: path.length, ops: opsOfEvent(event, path) });
   }
@@ -207,7 +211,7 @@ function parentOf(type: AnyType): AnyType | null {
  * The JSON path of a type in the new state (`prefix` being its root's), or `undefined` when the
  * type is not shown on its own (an embed inside a text).
  */
-function pathOf(type: AnyType, prefix: readonly Segment[]): Segment[] | undefined {
+function pathOf(type: AnyType, prefix: readonly Segment[], positions: ListPositions): Segment[] | undefined {
   const segments: Segment[] = [];
   for (let child = type; child._item !== null; ) {
     const item = child._item;
@@ -223,15 +227,16 @@ function pathOf(type: AnyType, prefix: readonly Segment[]): Segment[] | undefine
       }
       segments.push(index, 'content');
     } else if (parent instanceof Y.Array) {
-      let index = 0;
-      for (let left = item.left; left !== null; left = left.left) {
-        if (!left.deleted && left.countable) index += left.length;
-      }
-      segments.push(index);
+      segments.push(positions.indexOf(item, arrayWidth));
     } else {
       return undefined;
     }
     child = parent;
   }
   return [...prefix, ...segments.reverse()];
+}
+
+/** How many JSON array positions an item of a Y.Array takes. */
+function arrayWidth(item: Y.Item): number {
+  return item.countable ? item.length : 0;
 }
