@@ -75,7 +75,6 @@ async function withFileLog(dir: string, body: (log: UpdateLog) => Promise<void>)
   }
 }
 
-
 /** A migrate line without the roots it names (the sources' documents hold maps and texts alike). */
 function withoutRoots(out: string): string {
   return out.replace(/; roots: [^\n]*?, verified/g, ', verified');

@@ -182,7 +182,10 @@ export function migrateCommand(argv: readonly string[], context: CliContext): Pr
               result.checkpointSeq === undefined
                 ? ''
                 : `, checkpoint at ${formatCount(result.checkpointSeq)}`;
-            await io.print(`${name}: imported ${formatCount(result.entries)} updates${checkpoint}, verified`);
+            const { roots } = await stateAt(store.log, name, { seq: await store.log.head(name) });
+            await io.print(
+              `${name}: imported ${formatCount(result.entries)} updates${checkpoint}; roots: ${formatRoots(roots)}, verified`,
+            );
           } catch (error) {
             fail(name, `failed: ${error instanceof Error ? error.message : String(error)}`);
           }
