@@ -103,9 +103,14 @@ export async function undo(
   const ydoc = await docAt(host.log, docId, range.from - 1);
   const undone = {};
   const others = {};
+  // One stack item for all the undone entries (an unbounded capture timeout merges them), so the
+  // run is undone as one change: with one item per entry, undoing an entry whose write had lost to
+  // a later one of the run (a stale-base write: both replaced the same value concurrently) changes
+  // nothing, and Yjs then takes that dead item for another client's newer value and does not bring
+  // back what the run overwrote.
   const manager = new Y.UndoManager(ydoc.getMap(ROOT_MAP), {
     trackedOrigins: new Set([undone]),
-    captureTimeout: 0,
+    captureTimeout: Number.POSITIVE_INFINITY,
   });
   let entries = 0;
   let update: Uint8Array;

@@ -364,6 +364,41 @@ describe('undo (Yjs undo semantics)', () => {
     expect(await e.get('d')).toEqual({ list: ['a', 'b', 'c', 'd'] });
   });
 
+  it('example: a value two of the run’s writes replaced concurrently (one made at a stale base) comes back, whichever won', async () => {
+    // Client ids decide which of two concurrent map values wins; both orders are tried.
+    for (const [first, second] of [
+      [10, 20],
+      [20, 10],
+    ] as const) {
+      const e = engine();
+      await e.write('d', (tx) => tx.set('/status', 'draft'), { origin: 'alice' });
+      const [fresh, stale] = [await clientOf(e, 'd'), await clientOf(e, 'd')];
+      fresh.ydoc.clientID = first;
+      stale.ydoc.clientID = second;
+      await run(e, 'r1', async (origin) => {
+        await send(e, 'd', fresh, (doc) => doc.set('/status', 'published'), origin);
+        await send(e, 'd', stale, (doc) => doc.set('/status', 'archived'), origin);
+      });
+      expect(await e.get('d')).toEqual({ status: first > second ? 'published' : 'archived' });
+      await e.undo('d', { run: 'r1' });
+      expect(await e.get('d')).toEqual({ status: 'draft' });
+      fresh.destroy();
+      stale.destroy();
+    }
+  });
+
+  it('example: a value someone set between two of the run’s writes comes back, not the one before the run', async () => {
+    const e = engine();
+    await e.write('d', (tx) => tx.set('/status', 'draft'), { origin: 'alice' });
+    await run(e, 'r1', async (origin) => {
+      await e.write('d', (tx) => tx.set('/status', 'published'), { origin });
+      await e.write('d', (tx) => tx.set('/status', 'in review'), { origin: 'bob' });
+      await e.write('d', (tx) => tx.set('/status', 'archived'), { origin });
+    });
+    await e.undo('d', { run: 'r1' });
+    expect(await e.get('d')).toEqual({ status: 'in review' });
+  });
+
   it('undoes one origin between two seqs, and refuses an unknown run or a bad range', async () => {
     const e = engine();
     await e.write('d', (tx) => tx.set('/a', 1), { origin: 'svc' });
