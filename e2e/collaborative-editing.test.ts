@@ -1,8 +1,8 @@
 /**
  * The rich-text editor of examples/collaborative-editing (ProseMirror + y-prosemirror over the
  * stock y-websocket provider, bundled with vite) in real Chromium against a real `ystate serve`:
- * text typed in one window reaches the other window, GET /state, /history and the page's history
- * slider; an agent's JSON Patch into a paragraph appears in both editors. Every wait is for a
+ * text typed in one window reaches the other window, GET /state, /history, the page's history
+ * slider and the demo page `ystate serve` serves (its live JSON and its history slider); an agent's JSON Patch into a paragraph appears in both editors. Every wait is for a
  * condition on a page or on the server.
  */
 
@@ -68,7 +68,7 @@ describe('a ProseMirror editor page on ystate serve', { timeout: 120_000 }, () =
   let alice: Page;
   let bob: Page;
 
-  it('shows what one window types in the other, in GET /state, in /history and on the history slider', async () => {
+  it('shows what one window types in the other, in GET /state, in /history, on the history slider and in the demo', async () => {
     [alice, bob] = await Promise.all([openEditor(), openEditor()]);
     await alice.locator('.ProseMirror').click();
     await alice.keyboard.type('Minutes of Monday');
@@ -124,6 +124,29 @@ describe('a ProseMirror editor page on ystate serve', { timeout: 120_000 }, () =
       'Minutes of Monday',
       'We ship on Friday.',
     ]);
+
+    // The demo page that `ystate serve` itself serves shows the same document: its live JSON, and
+    // its history slider back at the first line.
+    const demo = await context.newPage();
+    demo.on('pageerror', (error) => pageErrors.push(error));
+    await demo.goto(`${server.url}/#${encodeURIComponent(DOC)}`);
+    await demo.waitForFunction(() =>
+      document.querySelector('#state')?.textContent?.includes('We ship on Friday.'),
+    );
+    expect(blocks(JSON.parse((await demo.locator('#state').textContent()) ?? 'null'))).toEqual(blocks(json));
+    await demo.waitForFunction(
+      (seq) => Number((document.querySelector('#history') as HTMLInputElement).max) >= seq,
+      head,
+    );
+    await demo.locator('#history').fill(String(earlier));
+    await demo.waitForFunction(
+      (seq) => (document.querySelector('#history-state') as HTMLElement).dataset.seq === String(seq),
+      earlier,
+    );
+    expect(blocks(JSON.parse((await demo.locator('#history-state').textContent()) ?? 'null'))).toEqual([
+      'Minutes of Monday',
+    ]);
+    await demo.close();
   });
 
   it('an agent’s patch into a paragraph appears in both editors while a person keeps typing', async () => {
