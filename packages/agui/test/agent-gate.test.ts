@@ -7,7 +7,7 @@
 
 import { EventType } from '@ag-ui/core';
 import { Engine, isYStateError, type Json, MemoryUpdateLog } from '@ystate/core';
-import { hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
+import { fuzzRuns, hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyAgentEvents } from '../src/index.js';
@@ -59,7 +59,7 @@ describe('the gate for agents: hostile STATE_DELTA and STATE_SNAPSHOT events', (
         expect(JSON.stringify(await engine.get(docId))).toBe(before);
         for (const entry of await log.read(docId, { from: head + 1 })) expect(entry.kind).toBe('lifecycle');
       }),
-      { numRuns: 300, seed: 5 },
+      { numRuns: fuzzRuns(300), seed: 5 },
     );
     // Both outcomes happened, and refusals carry the value gate's code.
     expect(outcomes.applied).toBeGreaterThan(10);

@@ -10,6 +10,7 @@
 import { type BaseEvent, EventType } from '@ag-ui/core';
 import { EventEncoder } from '@ag-ui/encoder';
 import { type Engine, isYStateError, type Json, type PatchOperation, StateDocument } from '@ystate/core';
+import { fuzzRuns } from '@ystate/core/testing';
 import fc from 'fast-check';
 import fjp from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
@@ -345,7 +346,7 @@ describe('AG-UI streams under concurrent agents, clients and PATCHes (property)'
         deltas += counts.deltas;
         snapshots += counts.snapshots;
       }),
-      { numRuns: Number(process.env.PROPERTY_RUNS ?? 40) },
+      { numRuns: fuzzRuns(40) },
     );
     // The property exercised deltas, not only snapshots (after the first one of each stream).
     expect(deltas).toBeGreaterThan(snapshots);

@@ -15,6 +15,7 @@ import {
   type SyncBus,
   type UpdateLog,
 } from '@ystate/core';
+import { fuzzRuns } from '@ystate/core/testing';
 import { createServer } from '@ystate/server';
 import fc from 'fast-check';
 import { applyPatch, deepClone } from 'fast-json-patch';
@@ -298,7 +299,7 @@ describe('the gate, fuzzed over the WebSocket path', () => {
         expect([4400, 4413]).toContain(outcome.code);
         expect(await snapshot(server)).toEqual(before);
       }),
-      { numRuns: Number(process.env.YSTATE_FUZZ_RUNS ?? 10_000), seed: 7 },
+      { numRuns: fuzzRuns(10_000), seed: 7 },
     );
     raw?.ws.terminate();
     for (const spare of spares) spare.ws.terminate();

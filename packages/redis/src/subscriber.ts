@@ -6,7 +6,7 @@
  */
 
 import type { Cluster, Redis } from 'ioredis';
-import { masters, nodeKeyOf, ready, retryStrategy } from './connection.js';
+import { masters, nodeKeyOf, ready, retryNotRun, retryStrategy } from './connection.js';
 import { keySlot } from './keys.js';
 
 export interface SubscriberEvents {
@@ -105,8 +105,13 @@ interface Shard {
   readonly key: string;
   readonly connection: Redis;
   readonly channels: Set<string>;
+  /** Rejects the SSUBSCRIBEs sent on this connection and not answered yet (see `ssubscribe`). */
+  readonly pending: Set<(error: Error) => void>;
   connectedOnce: boolean;
 }
+
+/** An SSUBSCRIBE Redis answered with `MOVED`: the slot map this subscriber read is stale. */
+class MovedError extends Error {}
 
 /**
  * SSUBSCRIBE on a cluster: one connection per master, each carrying the channels whose slot that
@@ -114,7 +119,8 @@ interface Shard {
  * where they now belong, then `reconnected` is reported. When Redis itself drops a shard's
  * subscriptions (it sends an unrequested SUNSUBSCRIBE when a slot stops being the node's: a
  * failover made it a replica, or a reshard moved the slot), that shard's connection is replaced
- * and its channels subscribed again where the refreshed slot map says they belong.
+ * and its channels subscribed again where the refreshed slot map says they belong. An SSUBSCRIBE
+ * sent where a stale slot map pointed (Redis answers `MOVED`) is sent again after a refresh.
  */
 export class ShardedSubscriber implements Subscriber {
   private readonly shards = new Map<string, Shard>();
@@ -138,7 +144,7 @@ export class ShardedSubscriber implements Subscriber {
 
   async subscribe(channel: string): Promise<void> {
     await ready(this.cluster);
-    await this.subscribeAt(channel, this.ownerOf(channel));
+    await this.place(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -165,17 +171,42 @@ export class ShardedSubscriber implements Subscriber {
     return owner;
   }
 
+  /**
+   * Subscribes `channel` where the slot map says its slot is; while Redis answers that the map is
+   * stale (`MOVED`: a reshard seen through a node that has not heard of it yet), refreshes the map
+   * and tries again, as commands do (`retryNotRun`).
+   */
+  private place(channel: string): Promise<void> {
+    return retryNotRun(this.cluster, () => this.subscribeAt(channel, this.ownerOf(channel)));
+  }
+
   private async subscribeAt(channel: string, key: string): Promise<void> {
     const shard = this.shardFor(key);
     this.owners.set(channel, key);
     shard.channels.add(channel);
     try {
-      await shard.connection.ssubscribe(channel);
+      await this.ssubscribe(shard, channel);
     } catch (error) {
       if (this.owners.get(channel) === key) this.owners.delete(channel);
       shard.channels.delete(channel);
       throw error;
     }
+  }
+
+  /**
+   * SSUBSCRIBE on `shard`, rejecting with `MovedError` when the connection reports a `MOVED`
+   * answer while it is pending. The event does not say which command met it, so every pending
+   * SSUBSCRIBE of the shard fails and is placed again (subscribing twice is harmless).
+   */
+  private ssubscribe(shard: Shard, channel: string): Promise<void> {
+    let fail: (error: Error) => void = () => undefined;
+    const moved = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    shard.pending.add(fail);
+    return Promise.race([shard.connection.ssubscribe(channel).then(() => undefined), moved]).finally(() =>
+      shard.pending.delete(fail),
+    );
   }
 
   private shardFor(key: string): Shard {
@@ -190,7 +221,11 @@ export class ShardedSubscriber implements Subscriber {
           .nodes('all')[0]
           ?.duplicate({ ...subscriberOptions, host, port, connectionName: 'ystate-ssubscriber' });
     if (connection === undefined) throw new Error(`no connection options for cluster node ${key}`);
-    const shard: Shard = { key, connection, channels: new Set(), connectedOnce: false };
+    const shard: Shard = { key, connection, channels: new Set(), pending: new Set(), connectedOnce: false };
+    // ioredis drops an SSUBSCRIBE answered with MOVED without settling it, and says only `moved`.
+    connection.on('moved', () => {
+      for (const reject of shard.pending) reject(new MovedError(`MOVED: ${key} does not serve a slot`));
+    });
     connection.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
       this.events.message(channel.toString(), message),
     );
@@ -273,13 +308,16 @@ export class ShardedSubscriber implements Subscriber {
     try {
       await Promise.all(
         [...shard.channels].map(async (channel) => {
-          const owner = this.ownerOf(channel);
-          if (owner === shard.key) {
-            await shard.connection.ssubscribe(channel);
-          } else {
-            shard.channels.delete(channel);
-            await this.subscribeAt(channel, owner);
+          if (this.ownerOf(channel) === shard.key) {
+            try {
+              await this.ssubscribe(shard, channel);
+              return;
+            } catch (error) {
+              if (!(error instanceof MovedError)) throw error;
+            }
           }
+          shard.channels.delete(channel);
+          await this.place(channel);
         }),
       );
       this.events.reconnected();
@@ -306,7 +344,7 @@ export class ShardedSubscriber implements Subscriber {
         (async () => {
           if (old?.connection.status === 'ready')
             await old.connection.sunsubscribe(channel).catch(() => undefined);
-          await this.subscribeAt(channel, owner);
+          await this.place(channel);
         })(),
       );
     }

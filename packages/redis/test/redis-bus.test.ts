@@ -8,6 +8,7 @@ import {
   uniquePrefix,
   useCluster,
   useRedisServer,
+  within,
 } from './helpers.js';
 
 const server = useRedisServer();
@@ -118,6 +119,34 @@ describe('RedisSyncBus on a 3-master Redis Cluster', () => {
       'the next entry per document',
     );
     expect([...received.values()].every((seqs) => seqs.join() === '1,2')).toBe(true);
+  });
+
+  it('subscribes where a slot really is when its slot map is stale (an SSUBSCRIBE answered MOVED)', async () => {
+    const redis = connectToCluster(cluster());
+    closers.push(() => redis.quit());
+    await redis.ping();
+    const prefix = uniquePrefix('stale');
+    const bus = new RedisSyncBus({ redis, prefix });
+    closers.push(() => bus.close());
+    const docId = 'moved';
+    const slot = keySlot(documentKeys(prefix, docId).channel);
+    const owner = redis.slots[slot]?.[0];
+    const elsewhere = redis.nodes('master').map((node) => `${node.options.host}:${node.options.port}`);
+    const stale = elsewhere.find((key) => key !== owner);
+    expect(stale).toBeDefined();
+    // What a node that has not heard of a reshard yet answers CLUSTER SLOTS with: another master.
+    redis.slots[slot] = [stale as string];
+    const received: number[] = [];
+    await within(
+      bus.subscribe(docId, (entries) => received.push(...entries.map((e) => e.seq))),
+      'the subscribe',
+      15_000,
+    );
+    expect(redis.slots[slot]?.[0]).toBe(owner);
+    const log = new RedisUpdateLog({ redis, prefix });
+    await log.append(docId, [entry(1)]);
+    await eventually(() => received.length === 1, 5_000, 'the entry, over the subscription at the owner');
+    expect(received).toEqual([1]);
   });
 });
 

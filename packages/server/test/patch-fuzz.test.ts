@@ -6,7 +6,7 @@
  */
 
 import { Engine } from '@ystate/core';
-import { hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
+import { fuzzRuns, hostileJsonText, hostileKey, pointerSegment } from '@ystate/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fetchJson, patchState, startServer } from './helpers.js';
@@ -44,7 +44,7 @@ describe('the gate over HTTP: hostile JSON Patches', () => {
         expect(await fetchJson(`${server.http}/api/docs/${DOC}/state`)).toMatchObject({ body: before.body });
         expect(await server.log.head(DOC)).toBe(head);
       }),
-      { numRuns: 400, seed: 13 },
+      { numRuns: fuzzRuns(400), seed: 13 },
     );
     // What was acknowledged reads back the same from the log.
     await server.engine.flush();
