@@ -7,7 +7,7 @@
 
 export type { DeliveryFailure, DeliveryStatus, DeliveryStore } from './delivery-store.js';
 export { MemoryDeliveryStore } from './delivery-store.js';
-export type { RootSummary } from './document-roots.js';
+export type { RootSummary, YType } from './document-roots.js';
 export {
   describeRoots,
   documentJson,
@@ -57,6 +57,8 @@ export {
   LifecycleStatus,
   parseLifecycleEvent,
 } from './lifecycle.js';
+export type { ItemWidth } from './list-positions.js';
+export { ListPositions } from './list-positions.js';
 export type { DurableUpdateListener, LifecycleFilter, LifecycleListener } from './live-document.js';
 export type { EntryInput, EntryKind, LogEntry } from './log-entry.js';
 export {
@@ -92,6 +94,7 @@ export type {
   WriteTarget,
 } from './state-document.js';
 export { ROOT_MAP, StateDocument } from './state-document.js';
+export type { AnyEvent, Segment } from './transaction-patch.js';
 export { patchOfEvents, patchOfTransaction } from './transaction-patch.js';
 export type { Undone, UndoSelection } from './undo.js';
 export { selectionRange, undo } from './undo.js';

@@ -16,6 +16,7 @@ const REMEMBER_FROM = 64;
 /** How many positions an item takes in its list (a JSON list counts items; XML counts nodes). */
 export type ItemWidth = (item: Y.Item) => number;
 
+/** Positions of items in long lists, remembered until the list changes (see above). */
 export class ListPositions {
   private readonly lists = new Map<object, Map<Y.Item, number>>();
 

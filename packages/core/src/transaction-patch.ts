@@ -18,9 +18,11 @@ import { ListPositions } from './list-positions.js';
 import { formatPointer } from './pointer.js';
 import { toJsonValue, xmlNodeCount } from './y-value.js';
 
-type Segment = string | number;
+/** A step of a JSON path: an object member's name or an array index. */
+export type Segment = string | number;
 type AnyType = YType;
-type AnyEvent = Y.YEvent<AnyType>;
+/** A Yjs event on any shared type (as `observeDeep` and a transaction's `changedParentTypes` give them). */
+export type AnyEvent = Y.YEvent<YType>;
 
 /**
  * The JSON Patch of `transaction` on `ydoc`. `shown` holds the names of the roots (other than
