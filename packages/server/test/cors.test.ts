@@ -34,7 +34,7 @@ describe('CORS', () => {
     expect(answer.status).toBe(204);
     expect(answer.headers.get('access-control-allow-origin')).toBe(APP);
     expect(answer.headers.get('access-control-allow-methods')?.split(', ').sort()).toEqual(
-      ['GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST'].sort(),
+      ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST'].sort(),
     );
     expect(answer.headers.get('access-control-allow-headers')).toBe(
       'Authorization, Content-Type, If-Match, Last-Event-ID, Accept',
