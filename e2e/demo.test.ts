@@ -215,7 +215,10 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
       items.map((item) => item.getAttribute('data-type')),
     );
     expect(types[0]).toBe('STATE_DELTA');
-    expect(types.at(-1)).toBe('STATE_SNAPSHOT');
+    // The stream began with its one snapshot: at the bottom, until 40 newer events (the panel's
+    // length) have pushed it out — typing in the earlier tests can make that many.
+    expect(types.filter((type) => type === 'STATE_SNAPSHOT').length).toBeLessThanOrEqual(1);
+    if (types.length < 40) expect(types.at(-1)).toBe('STATE_SNAPSHOT');
     const delta = await alice.locator('#events li').first().locator('code').textContent();
     expect(JSON.parse(delta ?? 'null')).toEqual(
       expect.arrayContaining([expect.objectContaining({ op: expect.any(String) })]),
