@@ -215,9 +215,9 @@ describe('the demo page on two servers sharing Redis', { timeout: 120_000 }, () 
       items.map((item) => item.getAttribute('data-type')),
     );
     expect(types[0]).toBe('STATE_DELTA');
-    // The stream began with its one snapshot: at the bottom, until 40 newer events (the panel's
-    // length) have pushed it out — typing in the earlier tests can make that many.
-    expect(types.filter((type) => type === 'STATE_SNAPSHOT').length).toBeLessThanOrEqual(1);
+    // The stream began with a snapshot: at the bottom, until 40 newer events (the panel's length)
+    // have pushed it out — typing in the earlier tests can make that many. (A stream that
+    // resynchronises starts again with a snapshot: more than one is allowed.)
     if (types.length < 40) expect(types.at(-1)).toBe('STATE_SNAPSHOT');
     const delta = await alice.locator('#events li').first().locator('code').textContent();
     expect(JSON.parse(delta ?? 'null')).toEqual(
