@@ -45,7 +45,9 @@ export class DocumentFeed {
     this.current = seq;
     this.stopChanges = doc.onChange((change) => {
       for (const op of change.ops) this.pending.push(op);
-      this.moved();
+      // The operations and the seq of their entry arrive together: a flush never splits them.
+      if (change.seq !== undefined) this.advance(change.seq);
+      else this.moved();
     });
     engine.registry.on('closed', this.onDocumentClosed);
   }
