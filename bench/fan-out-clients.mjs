@@ -563,11 +563,14 @@ async function startRelayServer({ nodeArgs = [] } = {}) {
 
 /**
  * Node options for the server of a variant: with `YSTATE_BENCH_PROFILE_DIR` set, ystate runs
- * with `--cpu-prof` into that directory (one .cpuprofile per sample).
+ * with `--cpu-prof` into that directory (one .cpuprofile per sample); `YSTATE_BENCH_NODE_ARGS`
+ * adds options of its own to ystate's (space-separated, e.g. `--trace-gc`).
  */
 export function nodeArgsOf(variant) {
+  if (variant.role !== 'ours') return [];
   const dir = process.env.YSTATE_BENCH_PROFILE_DIR;
-  return variant.role === 'ours' && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const extra = process.env.YSTATE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 /**

@@ -144,6 +144,7 @@ export async function runScenario(definition) {
       size: { type: 'string', default: 'full' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      variants: { type: 'string' },
       child: { type: 'string' },
     },
   });
@@ -165,6 +166,16 @@ export async function runScenario(definition) {
   const machine = machineInfo();
   console.log(`${definition.name} (${sizeName}): setting up`);
   const prepared = await definition.setup(size);
+  const chosen = values.variants?.split(',');
+  if (chosen !== undefined) {
+    const unknown = chosen.filter((id) => !prepared.variants.some((variant) => variant.id === id));
+    if (unknown.length > 0) {
+      await prepared.cleanup?.();
+      const known = prepared.variants.map((variant) => variant.id).join(', ');
+      throw new Error(`unknown variant ${unknown.join(', ')} (one of ${known})`);
+    }
+    prepared.variants = prepared.variants.filter((variant) => chosen.includes(variant.id));
+  }
   let samples;
   try {
     console.log(`${definition.name} (${sizeName}): ${rounds} rounds of ${prepared.variants.length} variants`);
@@ -195,8 +206,10 @@ export async function runScenario(definition) {
   console.log('');
   console.log(formatTable(results));
 
-  const outDir = values.out ?? (sizeName === 'full' ? resultsDir : scratchDir);
-  const svgDir = values.out ?? (sizeName === 'full' ? chartsDir : scratchDir);
+  // Only a full-size run of every variant replaces the numbers the docs show.
+  const committed = sizeName === 'full' && chosen === undefined;
+  const outDir = values.out ?? (committed ? resultsDir : scratchDir);
+  const svgDir = values.out ?? (committed ? chartsDir : scratchDir);
   const jsonPath = writeResults(results, outDir);
   const svgPath = writeChart(results, svgDir);
   console.log(`\nwrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), svgPath)}`);
