@@ -17,7 +17,14 @@ import {
   YStateError,
 } from '@ystate/core';
 import { CheckpointFile } from './checkpoint-file.js';
-import { commitTempFile, copyRange, syncDirectory, writeFully, writeTempFile } from './file-io.js';
+import {
+  commitTempFile,
+  copyRange,
+  syncDirectory,
+  writeFully,
+  writeFullySync,
+  writeTempFile,
+} from './file-io.js';
 import { describeDamage, surveyLog } from './log-survey.js';
 import { encodeHeader, encodeRecords, HEADER_SIZE, readRecords } from './record.js';
 import { RwLock } from './rw-lock.js';
@@ -77,8 +84,9 @@ export class DocumentLog {
   }
 
   /**
-   * Appends entries atomically, after every append called before (one at a time): one write and,
-   * with `always`, one fdatasync. On any failure the file is cut back to where the batch began
+   * Appends entries atomically, after every append called before (one at a time): one write (on
+   * the event loop: a copy into the page cache) and, with `always`, one fdatasync (in the thread
+   * pool). On any failure the file is cut back to where the batch began
    * (and fsynced), the index is unchanged, and the error is thrown: nothing of the batch is stored.
    */
   append(entries: readonly EntryInput[]): Promise<LogEntry[]> {
@@ -392,7 +400,7 @@ export class DocumentLog {
     const position = this.#size;
     try {
       await this.#context.io.beforeWrite?.(this.docId);
-      await writeFully(handle, bytes, position);
+      writeFullySync(handle, bytes, position);
       this.#context.stats.writes += 1;
       if (this.#context.fsync === 'always') {
         await this.#datasync(handle);
