@@ -213,12 +213,16 @@ export class Engine {
 
   /**
    * Takes a Yjs update from a client: checked at the gate (refused with nothing changed), logged,
-   * and applied once durable. Resolves with its seq.
+   * and applied once durable. Resolves with its seq, and `changed: false` when the document held
+   * everything in it already (a reconnecting client's sync step 2, a duplicate): then nothing was
+   * logged and `seq` is the document's current one.
    */
-  receive(docId: string, update: Uint8Array, options: WriteOptions = {}): Promise<{ seq: number }> {
-    return this.with(docId, async (live) => ({
-      seq: await live.receive(update, options.origin ?? this.nodeId),
-    }));
+  receive(
+    docId: string,
+    update: Uint8Array,
+    options: WriteOptions = {},
+  ): Promise<{ seq: number; changed: boolean }> {
+    return this.with(docId, (live) => live.receive(update, options.origin ?? this.nodeId));
   }
 
   /**

@@ -232,20 +232,22 @@ export class LiveDocument {
    * Takes a Yjs update from a client. It is checked (well-formed, within the size cap, and
    * integrable: tried on the staging replica, never on `doc`), appended to the log, and only then
    * applied and announced. Refused: INVALID_UPDATE / INVALID_VALUE / DOCUMENT_TOO_LARGE, with
-   * nothing changed. An update that adds nothing logs nothing. While paused it waits for `resume`.
+   * nothing changed. An update that adds nothing logs nothing (`changed: false`, at the current
+   * seq). While paused it waits for `resume`.
    */
-  async receive(update: Uint8Array, origin: string): Promise<number> {
-    this.assertWritable();
+  async receive(update: Uint8Array, origin: string): Promise<{ seq: number; changed: boolean }> {
     const decoded = assertUpdate(update);
-    if (addsNothing(this.doc.ydoc, decoded)) return this.watermark;
+    // What changes nothing is no write: ignored even while the document refuses writes.
+    if (addsNothing(this.doc.ydoc, decoded)) return { seq: this.watermark, changed: false };
+    this.assertWritable();
     this.checkJsonForm(decoded, update);
     this.assertRoomFor(update.byteLength);
     if (this.intake === 'paused') {
       const done = deferred<number>();
       this.held.push({ update, origin, done });
-      return done.promise;
+      return { seq: await done.promise, changed: true };
     }
-    return this.take(update, origin, decoded);
+    return { seq: await this.take(update, origin, decoded), changed: true };
   }
 
   /** Records a lifecycle event, with the state changes `change` makes in the same entry. */

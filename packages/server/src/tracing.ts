@@ -1,11 +1,25 @@
 /** OpenTelemetry spans around append, apply and broadcast: no-ops unless the application registers an SDK. */
 
-import { type Attributes, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, ProxyTracerProvider, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('@ystate/server');
 
+/** What the global provider delegates to until an application registers an SDK. */
+const NO_SDK = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether an SDK is registered (asked on every call: an application may register one at any time).
+ * Without one a span records nothing, and making it would cost each update a span, a context and
+ * a closure on the hot path.
+ */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
+}
+
 /** Runs `fn` in a span, recording its error (and rethrowing it). */
-export async function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  if (!tracing()) return fn();
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await fn();
@@ -20,6 +34,7 @@ export async function inSpan<T>(name: string, attributes: Attributes, fn: () => 
 
 /** Runs a synchronous `fn` in a span. */
 export function inSpanSync<T>(name: string, attributes: Attributes, fn: () => T): T {
+  if (!tracing()) return fn();
   return tracer.startActiveSpan(name, { attributes }, (span) => {
     try {
       return fn();

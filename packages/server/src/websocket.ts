@@ -288,12 +288,13 @@ export class WebSocketEndpoint {
       connection.log.debug('ignored an update from a read-only connection');
       return;
     }
-    // Nothing new (a reconnecting client's sync step 2, a duplicate): no hook, nothing logged.
-    if (addsNothing(room.doc.ydoc, update)) {
-      ctx.metrics.updatesIgnored.inc({ reason: 'redundant' });
-      return;
-    }
     if (ctx.hooks.onChange) {
+      // Nothing new (a reconnecting client's sync step 2, a duplicate) never reaches the hook. Without
+      // a hook the engine finds it out itself, with the one decode its gate makes anyway.
+      if (addsNothing(room.doc.ydoc, update)) {
+        ctx.metrics.updatesIgnored.inc({ reason: 'redundant' });
+        return;
+      }
       await ctx.hooks.onChange({
         transport: 'websocket',
         docId: room.docId,
@@ -306,7 +307,11 @@ export class WebSocketEndpoint {
     inSpan('ystate.receive', { 'ystate.doc_id': room.docId, 'ystate.bytes': update.byteLength }, () =>
       ctx.engine.receive(room.docId, update, { origin: connection.origin }),
     ).then(
-      () => {
+      ({ changed }) => {
+        if (!changed) {
+          ctx.metrics.updatesIgnored.inc({ reason: 'redundant' });
+          return;
+        }
         const ms = performance.now() - arrived;
         ctx.metrics.updatesIn.inc({ transport: 'websocket' });
         ctx.metrics.updateLatency.observe(ms / 1000);
