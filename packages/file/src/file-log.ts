@@ -148,9 +148,9 @@ export class FileUpdateLog implements UpdateLog {
   }
 
   /**
-   * Appends batches to several documents: every batch's records are written first (their writes
-   * reach the thread pool before any fdatasync), then the fdatasyncs run together. Each batch is
-   * atomic and settles on its own, in the order given; batches of one document run in that order.
+   * Appends batches to several documents: every batch's records are written first, then the
+   * fdatasyncs run together in the thread pool. Each batch is atomic and settles on its own, in
+   * the order given; batches of one document run in that order.
    */
   appendMany(batches: readonly AppendBatch[]): Promise<PromiseSettledResult<LogEntry[]>[]> {
     return Promise.allSettled(batches.map((batch) => this.append(batch.docId, batch.entries)));
