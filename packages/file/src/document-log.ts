@@ -4,6 +4,7 @@
  * The store (file-log.ts) validates input before it gets here.
  */
 
+import { fdatasync } from 'node:fs';
 import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -391,15 +392,18 @@ export class DocumentLog {
       this.#syncFailure = undefined;
       throw error;
     }
-    await this.#runRepair();
+    // Every await below is skipped when there is nothing to wait for: an append is on every
+    // update's path, and each await costs a promise and a turn of the microtask queue.
+    if (this.#repair !== undefined) await this.#runRepair();
     const first = this.#head() + 1;
     const stored = entries.map((entry, i) => storedEntry(entry, first + i));
     const { bytes, starts } = encodeRecords(stored.map((entry) => encodeEntry(entry)));
     const created = this.#handle === undefined;
     const handle = this.#handle ?? (await this.#create());
     const position = this.#size;
+    const { io } = this.#context;
     try {
-      await this.#context.io.beforeWrite?.(this.docId);
+      if (io.beforeWrite) await io.beforeWrite(this.docId);
       writeFullySync(handle, bytes, position);
       this.#context.stats.writes += 1;
       if (this.#context.fsync === 'always') {
@@ -459,10 +463,16 @@ export class DocumentLog {
     this.#repair = undefined;
   }
 
-  /** fdatasyncs the log file, through the fault-injection hook. */
+  /**
+   * fdatasyncs the log file, through the fault-injection hook: with `fs.fdatasync` on the handle's
+   * descriptor, which costs one promise where `FileHandle.datasync` costs several.
+   */
   async #datasync(handle: FileHandle): Promise<void> {
-    await this.#context.io.beforeSync?.(this.docId);
-    await handle.datasync();
+    const { io } = this.#context;
+    if (io.beforeSync) await io.beforeSync(this.docId);
+    await new Promise<void>((resolve, reject) => {
+      fdatasync(handle.fd, (error) => (error ? reject(error) : resolve()));
+    });
   }
 
   /** Creates the file with its header, atomically, and opens it. */

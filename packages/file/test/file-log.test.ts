@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { ErrorCode, isYStateError } from '@ystate/core';
 import { describe, expect, it, vi } from 'vitest';
 import { HEADER_SIZE } from '../src/record.js';
+import { IoFaults } from '../src/testing/index.js';
 import { checkpointAt, input, range, stored, storeFixture, view } from './helpers.js';
 
 const store = storeFixture();
@@ -382,21 +383,14 @@ describe('FileUpdateLog lifecycle and errors', () => {
 
   it('rejects an append whose fsync fails with STORAGE_FAILED, cuts it off the file and carries on', async () => {
     const dir = await store.dir();
-    const log = await store.open({ dir });
+    const faults = new IoFaults();
+    const log = await store.open({ dir, ioHooks: faults });
     await log.append('doc', [input(1), input(2)]);
     const sizeBefore = (await stat(join(dir, 'doc.log'))).size;
-    const probe = await openFile(join(dir, 'doc.log'), 'r');
-    const handlePrototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const failure = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    const datasync = vi.spyOn(handlePrototype, 'datasync').mockRejectedValueOnce(failure);
-    try {
-      const error = await rejection(log.append('doc', [input(3)]));
-      expect(isYStateError(error, ErrorCode.STORAGE_FAILED)).toBe(true);
-      expect((error as Error).cause).toBe(failure);
-    } finally {
-      datasync.mockRestore();
-    }
+    faults.failNextSync({ docId: 'doc' });
+    const error = await rejection(log.append('doc', [input(3)]));
+    expect(isYStateError(error, ErrorCode.STORAGE_FAILED)).toBe(true);
+    expect((error as Error).cause).toMatchObject({ code: 'EIO', syscall: 'fdatasync' });
     expect((await stat(join(dir, 'doc.log'))).size).toBe(sizeBefore);
     expect((await log.append('doc', [input(4)])).map((entry) => entry.seq)).toEqual([3]);
     await log.close();
@@ -410,24 +404,17 @@ describe('FileUpdateLog lifecycle and errors', () => {
 
   it('reports a failed "interval" fsync to the next append of the document', async () => {
     const dir = await store.dir();
-    const log = await store.open({ dir, fsync: 'interval', fsyncIntervalMs: 5 });
+    const faults = new IoFaults();
+    const log = await store.open({ dir, fsync: 'interval', fsyncIntervalMs: 5, ioHooks: faults });
     await log.append('doc', [input(1)]);
-    const probe = await openFile(join(dir, 'doc.log'), 'r');
-    const handlePrototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const failure = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    const datasync = vi.spyOn(handlePrototype, 'datasync').mockRejectedValue(failure);
-    try {
-      await log.append('doc', [input(2)]);
-      await vi.waitFor(() => expect(datasync).toHaveBeenCalled(), { interval: 5 });
-      // Let the failed round finish (its promise chain settles within the microtask queue).
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      datasync.mockRestore();
-    }
+    faults.failNextSync({ docId: 'doc' });
+    await log.append('doc', [input(2)]);
+    await vi.waitFor(() => expect(faults.failed).toBe(1), { interval: 5 });
+    // Let the failed round finish (its promise chain settles within the microtask queue).
+    await new Promise((resolve) => setImmediate(resolve));
     const error = await rejection(log.append('doc', [input(3)]));
     expect(isYStateError(error, ErrorCode.STORAGE_FAILED)).toBe(true);
-    expect((error as Error).cause).toBe(failure);
+    expect((error as Error).cause).toMatchObject({ code: 'EIO', syscall: 'fdatasync' });
     // The failure was reported once; appends carry on after the entries in the file.
     expect((await log.append('doc', [input(4)])).map((entry) => entry.seq)).toEqual([3]);
   });
