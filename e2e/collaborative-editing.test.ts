@@ -58,6 +58,19 @@ function blocks(json: RichText): string[] {
   );
 }
 
+/**
+ * Moves a page's history slider (`#history`) to `seq`, waits until the view `shown` (the element
+ * holding the JSON at the slider's seq) says it shows that seq, and returns its blocks.
+ */
+async function blocksAt(tab: Page, shown: string, seq: number): Promise<string[]> {
+  await tab.locator('#history').fill(String(seq));
+  await tab.waitForFunction(
+    ({ selector, at }) => (document.querySelector(selector) as HTMLElement).dataset.seq === String(at),
+    { selector: shown, at: seq },
+  );
+  return blocks(JSON.parse((await tab.locator(shown).textContent()) ?? 'null') as RichText);
+}
+
 async function serverJson(): Promise<RichText> {
   const response = await fetch(`${server.url}/api/docs/${encodeURIComponent(DOC)}/state`);
   expect(response.status).toBe(200);
@@ -108,22 +121,8 @@ describe('a ProseMirror editor page on ystate serve', { timeout: 120_000 }, () =
       (seq) => (document.querySelector('#history') as HTMLInputElement).max === String(seq),
       head,
     );
-    await alice.locator('#history').fill(String(earlier));
-    await alice.waitForFunction(
-      (seq) => (document.querySelector('#history-json') as HTMLElement).dataset.seq === String(seq),
-      earlier,
-    );
-    const then = JSON.parse((await alice.locator('#history-json').textContent()) ?? 'null') as RichText;
-    expect(blocks(then)).toEqual(['Minutes of Monday']);
-    await alice.locator('#history').fill(String(head));
-    await alice.waitForFunction(
-      (seq) => (document.querySelector('#history-json') as HTMLElement).dataset.seq === String(seq),
-      head,
-    );
-    expect(blocks(JSON.parse((await alice.locator('#history-json').textContent()) ?? 'null'))).toEqual([
-      'Minutes of Monday',
-      'We ship on Friday.',
-    ]);
+    expect(await blocksAt(alice, '#history-json', earlier)).toEqual(['Minutes of Monday']);
+    expect(await blocksAt(alice, '#history-json', head)).toEqual(['Minutes of Monday', 'We ship on Friday.']);
 
     // The demo page that `ystate serve` itself serves shows the same document: its live JSON, and
     // its history slider back at the first line.
@@ -138,14 +137,7 @@ describe('a ProseMirror editor page on ystate serve', { timeout: 120_000 }, () =
       (seq) => Number((document.querySelector('#history') as HTMLInputElement).max) >= seq,
       head,
     );
-    await demo.locator('#history').fill(String(earlier));
-    await demo.waitForFunction(
-      (seq) => (document.querySelector('#history-state') as HTMLElement).dataset.seq === String(seq),
-      earlier,
-    );
-    expect(blocks(JSON.parse((await demo.locator('#history-state').textContent()) ?? 'null'))).toEqual([
-      'Minutes of Monday',
-    ]);
+    expect(await blocksAt(demo, '#history-state', earlier)).toEqual(['Minutes of Monday']);
     await demo.close();
   });
 

@@ -7,6 +7,7 @@
 import { fdatasync } from 'node:fs';
 import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   EntryFlags,
   type EntryInput,
@@ -34,6 +35,9 @@ import type { CorruptionReport, RecoveryReport, SalvageReport, StoreContext } fr
 
 /** Entries encoded per write when restoring a document. */
 const RESTORE_CHUNK = 1000;
+
+/** `fs.fdatasync` as a promise (one, where `FileHandle.datasync` makes several). */
+const fdatasyncOf = promisify(fdatasync);
 
 /**
  * Appends, reads and prunes share a readers–writer lock: appends (one at a time, in call order)
@@ -87,8 +91,8 @@ export class DocumentLog {
   /**
    * Appends entries atomically, after every append called before (one at a time): one write (on
    * the event loop: a copy into the page cache) and, with `always`, one fdatasync (in the thread
-   * pool). On any failure the file is cut back to where the batch began
-   * (and fsynced), the index is unchanged, and the error is thrown: nothing of the batch is stored.
+   * pool). On any failure the file is cut back to where the batch began (and fsynced), the index
+   * is unchanged, and the error is thrown: nothing of the batch is stored.
    */
   append(entries: readonly EntryInput[]): Promise<LogEntry[]> {
     const result = this.#appending.then(() => this.#lock.shared(() => this.#appendNow(entries)));
@@ -463,16 +467,11 @@ export class DocumentLog {
     this.#repair = undefined;
   }
 
-  /**
-   * fdatasyncs the log file, through the fault-injection hook: with `fs.fdatasync` on the handle's
-   * descriptor, which costs one promise where `FileHandle.datasync` costs several.
-   */
+  /** fdatasyncs the log file (its descriptor: see `fdatasyncOf`), through the fault-injection hook. */
   async #datasync(handle: FileHandle): Promise<void> {
     const { io } = this.#context;
     if (io.beforeSync) await io.beforeSync(this.docId);
-    await new Promise<void>((resolve, reject) => {
-      fdatasync(handle.fd, (error) => (error ? reject(error) : resolve()));
-    });
+    await fdatasyncOf(handle.fd);
   }
 
   /** Creates the file with its header, atomically, and opens it. */

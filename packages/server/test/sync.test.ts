@@ -110,6 +110,35 @@ describe('y-websocket clients', () => {
     expect(await log.head('doc')).toBe(head);
   });
 
+  it('ignores an update that adds nothing, with or without an onChange hook: counted, never logged, no hook call', async () => {
+    for (const withHook of [false, true]) {
+      const calls: string[] = [];
+      const hooks = withHook ? { onChange: () => void calls.push('onChange') } : {};
+      const { ws, http, log } = await startServer({ hooks });
+      const alice = connect(ws, 'redundant');
+      await synced(alice);
+      alice.map.set('a', 1);
+      await expect.poll(() => log.head('redundant')).toBe(1);
+      const hookCalls = calls.length;
+
+      const ignored = async () => {
+        const text = await (await fetch(`${http}/metrics`)).text();
+        return Number(/ystate_updates_ignored_total\{reason="redundant"\} (\d+)/.exec(text)?.[1] ?? 0);
+      };
+      const before = await ignored();
+
+      // Alice's change again, from another connection: everything in it is there already.
+      const raw = rawClient(`${ws}/redundant`);
+      await raw.opened;
+      raw.send(encodeUpdate(Y.encodeStateAsUpdate(alice.doc)));
+      await raw.roundTrip();
+      await expect.poll(ignored).toBe(before + 1);
+      expect(await log.head('redundant')).toBe(1);
+      expect(calls).toHaveLength(hookCalls);
+      expect(raw.ws.readyState).toBe(raw.ws.OPEN);
+    }
+  });
+
   it('updates logged together reach every other client, the sender of the last one included', async () => {
     // Appends wait until released, so the updates of a and b queue behind x's and go out in one batch.
     const log = new MemoryUpdateLog();

@@ -15,9 +15,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { encodeUpdate } from '../src/protocol.js';
-import { connect, rawClient, startServer, synced, until } from './helpers.js';
+import { connect, startServer, synced, until } from './helpers.js';
 
 /** A tracer provider that records the name of every span that ends. */
 class RecordingProvider implements TracerProvider {
@@ -81,34 +79,5 @@ describe('tracing', () => {
     alice.map.set('later', 3);
     await until(bob.doc, (doc) => doc.getMap('state').get('later') === 3);
     expect(provider.ended).toHaveLength(count);
-  });
-
-  it('ignores an update that adds nothing, with or without an onChange hook: counted, never logged, no hook call', async () => {
-    for (const withHook of [false, true]) {
-      const calls: string[] = [];
-      const hooks = withHook ? { onChange: () => void calls.push('onChange') } : {};
-      const { ws, http, log } = await startServer({ hooks });
-      const alice = connect(ws, 'redundant');
-      await synced(alice);
-      alice.map.set('a', 1);
-      await expect.poll(() => log.head('redundant')).toBe(1);
-      const hookCalls = calls.length;
-
-      const ignored = async () => {
-        const text = await (await fetch(`${http}/metrics`)).text();
-        return Number(/ystate_updates_ignored_total\{reason="redundant"\} (\d+)/.exec(text)?.[1] ?? 0);
-      };
-      const before = await ignored();
-
-      // Alice's change again, from another connection: everything in it is there already.
-      const raw = rawClient(`${ws}/redundant`);
-      await raw.opened;
-      raw.send(encodeUpdate(Y.encodeStateAsUpdate(alice.doc)));
-      await raw.roundTrip();
-      await expect.poll(ignored).toBe(before + 1);
-      expect(await log.head('redundant')).toBe(1);
-      expect(calls).toHaveLength(hookCalls);
-      expect(raw.ws.readyState).toBe(raw.ws.OPEN);
-    }
   });
 });
