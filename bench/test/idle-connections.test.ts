@@ -22,8 +22,11 @@ describe('bench scenario idle-connections at smoke size', () => {
         // Every client synced, and the 180 that joined after their document's first client
         // received its state (its marker) in the server's sync step 2.
         expect(sample).toMatchObject({ verified: true, connections: 200, clientsCheckedForState: 180 });
-        expect(sample.serverRssMB).toBeGreaterThan(sample.serverRssBeforeMB as number);
-        expect(sample.serverPeakRssMB).toBeGreaterThanOrEqual(sample.serverRssMB as number);
+        // At smoke size 200 idle sockets can cost less than a full GC frees, so the RSS after
+        // need not exceed the RSS before; the peak (VmHWM) covers every reading.
+        expect(sample.serverRssBeforeMB).toBeGreaterThan(0);
+        for (const reading of [sample.serverRssBeforeMB, sample.serverRssConnectedMB, sample.serverRssMB])
+          expect(sample.serverPeakRssMB).toBeGreaterThanOrEqual(reading as number);
         expect(sample.generatorRssMB).toBeGreaterThan(0);
       }
     }
