@@ -115,7 +115,11 @@ const nodeA2 = await serve(nodeArgs);
 const onA = await (await fetch(`${nodeA2.url}/api/docs/${encodeURIComponent(DOC)}/state`)).json();
 show('node A restarted', summary(onA.orders));
 // Compared as values: each side lists an object's keys in the order it first learnt them.
-show('nodes agree', isDeepStrictEqual(onA, board.toJSON()));
+const agree = isDeepStrictEqual(onA, board.toJSON());
+show(
+  'nodes agree',
+  agree ? 'true' : `false: node A ${JSON.stringify(onA)}, browser ${JSON.stringify(board.toJSON())}`,
+);
 
 // y-websocket's provider leaves its Awareness's timer running: destroy both.
 browser.destroy();
