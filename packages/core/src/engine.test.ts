@@ -208,6 +208,43 @@ describe('Engine: persistence', () => {
     await e.close();
   });
 
+  it('takes an editor typing ahead of the log: keystrokes that build on ones in flight pass the gate, an embed among them is refused', async () => {
+    // The log holds every append until released, so each keystroke names the previous one, still
+    // on its way, as its origin.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class HeldLog extends MemoryUpdateLog {
+      override async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+        await held;
+        return super.append(docId, entries);
+      }
+    }
+    const log = new HeldLog();
+    const e = engine(log);
+    const doc = await e.open('d');
+    const author = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    author.on('update', (u: Uint8Array) => updates.push(u));
+    const notes = new Y.Text();
+    author.getMap('state').set('notes', notes);
+    for (const char of 'hello') notes.insert(notes.length, char);
+    notes.insertEmbed(notes.length, { image: 'x' });
+    const typed = updates.slice(0, 6).map((u) => e.receive('d', u, { origin: 'editor' }));
+    await expect(e.receive('d', updates[6] as Uint8Array, { origin: 'editor' })).rejects.toMatchObject({
+      code: ErrorCode.INVALID_VALUE,
+    });
+    release();
+    expect((await Promise.all(typed)).map((r) => r.changed)).toEqual([true, true, true, true, true, true]);
+    expect(doc.get('/notes')).toBe('hello');
+    const fresh = engine(new MemoryUpdateLog());
+    for (const entry of await log.read('d')) await fresh.receive('d2', entry.payload, { origin: 'replay' });
+    expect(await fresh.get('d2')).toEqual({ notes: 'hello' });
+    await fresh.close();
+    await e.close();
+  });
+
   it('refuses invalid updates before anything reaches the log', async () => {
     const log = new MemoryUpdateLog();
     const e = engine(log);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { ErrorCode, isYStateError, type YStateError } from './errors.js';
 import { type Json, MAX_DEPTH } from './json.js';
-import { assertJsonForm } from './json-form.js';
+import { assertJsonForm, type GatedItems, gateJsonForm } from './json-form.js';
 import { type Change, StateDocument } from './state-document.js';
 import { collaborativeText, toJsonValue } from './y-value.js';
 
@@ -356,6 +356,74 @@ describe('the gate: every kind of Yjs content', () => {
     const before = Y.encodeStateVector(remote);
     remote.getMap('state').delete('a');
     accepted(Y.encodeStateAsUpdate(remote, before), target.ydoc);
+  });
+});
+
+describe('the gate, against updates on their way to the document', () => {
+  /** The gate's answer for `update` against `target` plus `ahead`: its items, or the refusal's code. */
+  function gateAhead(update: Uint8Array, target: Y.Doc, ahead: GatedItems[]): GatedItems | string {
+    try {
+      return gateJsonForm(Y.decodeUpdate(update), target, update, ahead);
+    } catch (error) {
+      if (isYStateError(error)) return error.code;
+      throw error;
+    }
+  }
+
+  /** An editor replica of `target`, and a function that returns what it wrote since the last call. */
+  function editorOf(target: Y.Doc): { remote: Y.Doc; next: () => Uint8Array } {
+    const remote = new Y.Doc();
+    Y.applyUpdate(remote, Y.encodeStateAsUpdate(target));
+    let before = Y.encodeStateVector(remote);
+    const next = () => {
+      const update = Y.encodeStateAsUpdate(remote, before);
+      before = Y.encodeStateVector(remote);
+      return update;
+    };
+    return { remote, next };
+  }
+
+  it('places a keystroke whose origin is the previous, still in flight, by that keystroke: the JSON view rules apply', () => {
+    const target = new StateDocument('t');
+    target.set('/notes', collaborativeText('abc'));
+    const { remote, next } = editorOf(target.ydoc);
+    const notes = remote.getMap('state').get('notes') as Y.Text;
+    notes.insert(3, 'd');
+    const first = gateAhead(next(), target.ydoc, []);
+    if (typeof first === 'string') throw new Error(`the first keystroke was refused: ${first}`);
+    notes.insert(4, 'e'); // its origin is "d", which `target` does not hold yet
+    const second = next();
+    // Alone, its parent is unknown and text must wait; with the first keystroke ahead, it is text in a Y.Text.
+    expect(gateAhead(second, target.ydoc, [])).toBe(ErrorCode.INVALID_VALUE);
+    expect(typeof gateAhead(second, target.ydoc, [first])).toBe('object');
+    notes.insertEmbed(5, { image: 'x' }); // right after "e": in the JSON view's Y.Text, refused
+    const embed = next();
+    const secondItems = gateAhead(second, target.ydoc, [first]) as GatedItems;
+    expect(gateAhead(embed, target.ydoc, [first, secondItems])).toBe(ErrorCode.INVALID_VALUE);
+  });
+
+  it('places items under a type that an update in flight creates', () => {
+    const target = new StateDocument('t');
+    target.set('/x', 1);
+    const { remote, next } = editorOf(target.ydoc);
+    const m = new Y.Map<unknown>();
+    remote.getMap('state').set('m', m);
+    const created = gateAhead(next(), target.ydoc, []);
+    if (typeof created === 'string') throw new Error(`the map was refused: ${created}`);
+    m.set('child', new Y.Map());
+    expect(typeof gateAhead(next(), target.ydoc, [created])).toBe('object');
+    m.set('xml', new Y.XmlElement('p'));
+    expect(gateAhead(next(), target.ydoc, [created])).toBe(ErrorCode.INVALID_VALUE);
+  });
+
+  it('does not settle the kind of a root the document does not hold yet: that takes the document itself', () => {
+    const target = new Y.Doc();
+    const { remote, next } = editorOf(target);
+    remote.getText('codemirror').insert(0, 'a');
+    const first = gateAhead(next(), target, []);
+    if (typeof first === 'string') throw new Error(`the first keystroke was refused: ${first}`);
+    remote.getText('codemirror').insert(1, 'b');
+    expect(gateAhead(next(), target, [first])).toBe(ErrorCode.INVALID_VALUE);
   });
 });
 

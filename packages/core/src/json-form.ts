@@ -44,7 +44,7 @@ interface Place {
 }
 
 /** Where an item goes: the type that holds it and its key there (null in a list). */
-interface Slot {
+export interface Slot {
   readonly parent: Parent;
   readonly key: string | null;
 }
@@ -64,22 +64,48 @@ const DEAD: Parent = { status: 'dead', root: null, where: '?', depth: 1, key: nu
  * Work follows the update's size (plus, once per parent type it touches, that type's depth).
  */
 export function assertJsonForm(decoded: DecodedUpdate, ydoc: Y.Doc, update: Uint8Array): void {
-  new JsonFormCheck(decoded, ydoc).run();
+  gateJsonForm(decoded, ydoc, update, []);
+}
+
+/**
+ * Where each item of an update that passed the gate sits, as the gate resolved it. Opaque: kept
+ * while the update is on its way to the document, and handed to `gateJsonForm` for the updates
+ * after it.
+ */
+export interface GatedItems {
+  readonly slots: ReadonlyMap<Y.Item, Slot>;
+}
+
+/**
+ * `assertJsonForm`, also resolving items of `ahead` — updates that passed the gate and are on
+ * their way to `ydoc`, not in it yet — as the document will hold them: an editor's keystroke names
+ * its previous one, still in flight, as its origin. Returns where this update's items sit.
+ */
+export function gateJsonForm(
+  decoded: DecodedUpdate,
+  ydoc: Y.Doc,
+  update: Uint8Array,
+  ahead: Iterable<GatedItems>,
+): GatedItems {
+  const check = new JsonFormCheck(decoded, ydoc, ahead);
+  check.run();
   // lib0's decoder assigns object members with `obj[key] = …`, so a `__proto__` key holding a
   // primitive vanishes from the decoded value (other replicas would never see it, the sender
   // would): only the bytes show it. The scan runs only when those bytes occur at all.
   if (includesBytes(update, PROTO_KEY)) scanAnyKeys(update);
+  return check;
 }
 
-class JsonFormCheck {
+class JsonFormCheck implements GatedItems {
   private readonly byClient = new Map<number, (Y.Item | Y.GC | Y.Skip)[]>();
   private readonly own: Set<unknown>;
-  private readonly slots = new Map<Y.Item, Slot>();
+  readonly slots = new Map<Y.Item, Slot>();
   private readonly typeParents = new Map<Y.AbstractType<unknown>, Parent>();
 
   constructor(
     private readonly decoded: DecodedUpdate,
     private readonly ydoc: Y.Doc,
+    private readonly ahead: Iterable<GatedItems>,
   ) {
     this.own = new Set(decoded.structs);
     for (const struct of decoded.structs) {
@@ -225,7 +251,12 @@ class JsonFormCheck {
     if (typeof parent === 'string') return { parent: this.rootParent(parent), key };
     if (parent instanceof Y.ID) {
       const found = this.find(parent);
-      if (found === undefined) return { parent: UNKNOWN, key };
+      if (found === undefined) {
+        const gated = this.findAhead(parent);
+        if (gated === undefined || !(gated.item.content instanceof Y.ContentType))
+          return { parent: UNKNOWN, key };
+        return { parent: childParent(gated.slot.parent, gated.slot.key, gated.item.content.type), key };
+      }
       // Yjs drops (garbage-collects) what it cannot place: a collected or non-type parent.
       if (!(found instanceof Y.Item) || !(found.content instanceof Y.ContentType))
         return { parent: DEAD, key };
@@ -235,7 +266,8 @@ class JsonFormCheck {
     for (const id of [item.origin, item.rightOrigin]) {
       if (id === null) continue;
       const found = this.find(id);
-      if (found === undefined) return { parent: UNKNOWN, key: null };
+      // An origin on its way to the document: the same slot.
+      if (found === undefined) return this.findAhead(id)?.slot ?? { parent: UNKNOWN, key: null };
       if (!(found instanceof Y.Item)) return { parent: DEAD, key: null };
       if (this.isInUpdate(found)) return { dependsOn: found, asParent: false };
       const type = found.parent;
@@ -290,6 +322,32 @@ class JsonFormCheck {
       this.typeParents.set(link, above);
     }
     return above;
+  }
+
+  /**
+   * The item of an update ahead that holds `id`, with its slot, where that slot needs nothing
+   * the update ahead settles: a live place inside a type, or in a root whose kind is known (the
+   * state map, or a root `ydoc` already holds as a concrete type). Else `undefined`.
+   */
+  private findAhead(id: Y.ID): { item: Y.Item; slot: Slot } | undefined {
+    for (const gated of this.ahead) {
+      for (const [item, slot] of gated.slots) {
+        if (
+          item.id.client !== id.client ||
+          id.clock < item.id.clock ||
+          id.clock >= item.id.clock + item.length
+        )
+          continue;
+        const { parent } = slot;
+        if (parent.status !== 'live') return undefined;
+        if (parent.depth === 0 && parent.root !== ROOT_MAP) {
+          const root = this.ydoc.share.get(parent.root as string);
+          if (root === undefined || root.constructor === Y.AbstractType) return undefined;
+        }
+        return { item, slot };
+      }
+    }
+    return undefined;
   }
 
   private isInUpdate(struct: Y.Item | Y.GC): boolean {

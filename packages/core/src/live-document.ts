@@ -25,7 +25,7 @@ import { ErrorCode, YStateError } from './errors.js';
 import type { Granularity } from './granularity.js';
 import type { GroupCommit } from './group-commit.js';
 import { applyEntries, LogOrigin, loadInto } from './history.js';
-import { assertJsonForm } from './json-form.js';
+import { type GatedItems, gateJsonForm } from './json-form.js';
 import {
   decodeLifecyclePayload,
   encodeLifecyclePayload,
@@ -102,8 +102,11 @@ export class LiveDocument {
    * trial (a path write, a client update not sure to integrate), with `unstaged` in it.
    */
   private staged: StateDocument | undefined;
-  /** Clients' updates on their way to the log that went without a trial (see `intake`), in order. */
-  private readonly unstaged = new Set<QueuedChange>();
+  /**
+   * Clients' updates on their way to the log that went without a trial (see `take`), in order,
+   * with where the gate placed their items (the gate places later updates' items against them).
+   */
+  private readonly unstaged = new Map<QueuedChange, GatedItems>();
   /** Where each Yjs client's clock ends once `unstaged` is applied. */
   private readonly unstagedEnds = new Map<number, number>();
   /** Set while a local change is tried on the staging replica: its updates are collected here. */
@@ -240,14 +243,14 @@ export class LiveDocument {
     // What changes nothing is no write: ignored even while the document refuses writes.
     if (addsNothing(this.doc.ydoc, decoded)) return { seq: this.watermark, changed: false };
     this.assertWritable();
-    this.checkJsonForm(decoded, update);
+    const gated = this.checkJsonForm(decoded, update);
     this.assertRoomFor(update.byteLength);
     if (this.intake === 'paused') {
       const done = deferred<number>();
       this.held.push({ update, origin, done });
       return { seq: await done.promise, changed: true };
     }
-    return { seq: await this.take(update, origin, decoded), changed: true };
+    return { seq: await this.take(update, origin, decoded, gated), changed: true };
   }
 
   /** Records a lifecycle event, with the state changes `change` makes in the same entry. */
@@ -349,15 +352,21 @@ export class LiveDocument {
 
   /**
    * The gate's content check, against the durable state plus the changes on their way (where a
-   * parent the update names may be). Without a replica, it first asks `doc`, and builds the
-   * replica only to be sure of a refusal while updates that went without a trial are in flight.
+   * parent the update names may be). Without a replica, it asks `doc` and the updates that went
+   * without a trial, and builds the replica only to be sure of a refusal. Returns where the
+   * update's items sit in `doc` (undefined when the replica answered).
    */
-  private checkJsonForm(decoded: DecodedUpdate, update: Uint8Array): void {
+  private checkJsonForm(decoded: DecodedUpdate, update: Uint8Array): GatedItems | undefined {
+    if (this.staged !== undefined) {
+      gateJsonForm(decoded, this.staged.ydoc, update, []);
+      return undefined;
+    }
     try {
-      assertJsonForm(decoded, this.staged?.ydoc ?? this.doc.ydoc, update);
+      return gateJsonForm(decoded, this.doc.ydoc, update, this.unstaged.values());
     } catch (error) {
-      if (this.staged !== undefined || this.unstaged.size === 0) throw error;
-      assertJsonForm(decoded, this.stagingReplica().ydoc, update);
+      if (this.unstaged.size === 0) throw error;
+      gateJsonForm(decoded, this.stagingReplica().ydoc, update, []);
+      return undefined;
     }
   }
 
@@ -377,7 +386,8 @@ export class LiveDocument {
       const staged = new StateDocument(this.docId);
       Y.applyUpdate(staged.ydoc, Y.encodeStateAsUpdate(this.doc.ydoc), this);
       // Updates are idempotent: one that reached `doc` meanwhile is simply there twice.
-      for (const change of this.unstaged) Y.applyUpdate(staged.ydoc, change.update as Uint8Array, this);
+      for (const change of this.unstaged.keys())
+        Y.applyUpdate(staged.ydoc, change.update as Uint8Array, this);
       staged.ydoc.on('update', this.onStagedUpdate);
       this.staged = staged;
     }
@@ -443,16 +453,26 @@ export class LiveDocument {
   }
 
   /**
-   * A client's update on its way to the log. With no staging replica, an update Yjs is sure to
-   * integrate (`integratesCleanly`, against `doc` and the updates ahead of it) needs no trial:
-   * most editors' updates go straight to the queue. Any other is tried on the replica first.
+   * A client's update on its way to the log. With no staging replica, an update the gate placed
+   * against `doc` (`gated`) and that Yjs is sure to integrate (`integratesCleanly`, against `doc`
+   * and the updates ahead of it) needs no trial: most editors' updates go straight to the queue.
+   * Any other is tried on the replica first.
    */
-  private take(update: Uint8Array, origin: string, decoded: DecodedUpdate): Promise<number> {
-    if (this.staged !== undefined || !integratesCleanly(this.doc.ydoc, decoded, this.unstagedEnds)) {
+  private take(
+    update: Uint8Array,
+    origin: string,
+    decoded: DecodedUpdate,
+    gated: GatedItems | undefined,
+  ): Promise<number> {
+    if (
+      this.staged !== undefined ||
+      gated === undefined ||
+      !integratesCleanly(this.doc.ydoc, decoded, this.unstagedEnds)
+    ) {
       return this.stageUpdate(update, origin);
     }
     const change = this.queued({ kind: 'update', update, event: undefined, origin });
-    this.unstaged.add(change);
+    this.unstaged.set(change, gated);
     for (const struct of decoded.structs) {
       const end = struct.id.clock + struct.length;
       if (end > (this.unstagedEnds.get(struct.id.client) ?? 0)) this.unstagedEnds.set(struct.id.client, end);
@@ -725,7 +745,7 @@ export class LiveDocument {
         : Y.mergeUpdates(waiting.map((w) => w.update));
     let done: Promise<number>;
     try {
-      done = this.take(update, origin, assertUpdate(update));
+      done = this.take(update, origin, assertUpdate(update), undefined);
     } catch (error) {
       done = Promise.reject(error);
     }
