@@ -91,6 +91,7 @@ function failure(fault: Fault): YStateError {
 type Step =
   | { kind: 'write' }
   | { kind: 'receive' }
+  | { kind: 'type' }
   | { kind: 'patch' }
   | { kind: 'fault'; fault: Fault }
   | { kind: 'restart' };
@@ -98,6 +99,7 @@ type Step =
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'write' as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'receive' as const }) },
+  { weight: 3, arbitrary: fc.constant({ kind: 'type' as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'patch' as const }) },
   {
     weight: 3,
@@ -132,6 +134,35 @@ async function incarnate(log: UpdateLog): Promise<Incarnation> {
   return { engine, start: { seq: engine.seqOf(DOC) ?? 0, json: doc.toJSON() }, changes };
 }
 
+/**
+ * An editor typing into a Y.Text at `/typed` without waiting for the log: each keystroke names the
+ * previous one, perhaps still in flight, as its origin. After a refusal it sends its whole state
+ * next time, as a y-websocket client resyncs after the server closes its connection.
+ */
+class Editor {
+  readonly acknowledged = new Set<string>();
+  private readonly doc = new Y.Doc();
+  private sent = Y.encodeStateVector(this.doc);
+  private resync = false;
+
+  type(engine: Engine, char: string): Promise<unknown> {
+    const state = this.doc.getMap('state');
+    let text = state.get('typed') as Y.Text | undefined;
+    if (text === undefined) {
+      text = new Y.Text();
+      state.set('typed', text);
+    }
+    text.insert(text.length, char);
+    const update = this.resync ? Y.encodeStateAsUpdate(this.doc) : Y.encodeStateAsUpdate(this.doc, this.sent);
+    this.resync = false;
+    this.sent = Y.encodeStateVector(this.doc);
+    return engine.receive(DOC, update, { origin: 'editor' }).catch((error: unknown) => {
+      this.resync = true;
+      throw error;
+    });
+  }
+}
+
 /** Registers the engine fault suite under `name`. */
 export function runEngineFaultTests(
   name: string,
@@ -147,6 +178,7 @@ export function runEngineFaultTests(
             const context = await setup();
             const log = new FaultyLog(context.log);
             const acknowledged = new Map<string, Json>();
+            const editor = new Editor();
             const incarnations: Incarnation[] = [];
             let current = await incarnate(log);
             incarnations.push(current);
@@ -166,23 +198,23 @@ export function runEngineFaultTests(
                   } else {
                     const key = `${s.kind}-${value}`;
                     let write: Promise<unknown>;
+                    let acknowledge = () => void acknowledged.set(key, value);
                     if (s.kind === 'write')
                       write = engine.write(DOC, (tx) => tx.set(`/${key}`, value), { origin: 'api' });
                     else if (s.kind === 'patch') {
                       write = engine.applyPatch(DOC, [{ op: 'add', path: `/${key}`, value }], {
                         origin: 'agent',
                       });
+                    } else if (s.kind === 'type') {
+                      const char = String.fromCodePoint(0x4e00 + value);
+                      write = editor.type(engine, char);
+                      acknowledge = () => void editor.acknowledged.add(char);
                     } else {
                       const client = new Y.Doc();
                       client.getMap('state').set(key, value);
                       write = engine.receive(DOC, Y.encodeStateAsUpdate(client), { origin: 'client' });
                     }
-                    pending.push(
-                      write.then(
-                        () => acknowledged.set(key, value),
-                        () => {},
-                      ),
-                    );
+                    pending.push(write.then(acknowledge, () => {}));
                   }
                 }
                 await Promise.allSettled(pending);
@@ -199,6 +231,9 @@ export function runEngineFaultTests(
               for (const [key, value] of acknowledged) {
                 expect((live as Record<string, Json>)[key], `acknowledged ${key}`).toBe(value);
               }
+              const typed = String((live as Record<string, Json>).typed ?? '');
+              for (const char of editor.acknowledged)
+                expect(typed, `acknowledged keystroke ${char}`).toContain(char);
               // (c) each incarnation announced every change once, in seq order, each seq exact.
               for (const { start, changes } of incarnations) {
                 let json = deepClone(start.json) as Json;
