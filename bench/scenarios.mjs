@@ -5,6 +5,7 @@ export const scenarios = [
   'fan-out-many',
   'idle-connections',
   'redis-append',
+  'postgres-append',
   'trace-load',
   'redis-trace-load',
   'large-state',

@@ -223,7 +223,7 @@ function follow(
             signal: controller.signal,
           });
     const reader = (response.body as ReadableStream<Uint8Array>)
-      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>)
       .getReader();
     let buffer = '';
     for (;;) {

@@ -54,7 +54,7 @@ async function startEditorAgent(pause: () => Promise<void>): Promise<string> {
     let body = '';
     for await (const chunk of req) body += chunk;
     const input = JSON.parse(body) as RunAgentInput;
-    const encoder = new EventEncoder({ accept: req.headers.accept });
+    const encoder = new EventEncoder(req.headers.accept === undefined ? {} : { accept: req.headers.accept });
     res.writeHead(200, { 'content-type': encoder.getContentType() });
     const send = (event: object): void => void res.write(encoder.encode(event as never));
     send({ type: EventType.RUN_STARTED, threadId: input.threadId, runId: input.runId });

@@ -373,7 +373,9 @@ function applyStep(ydoc: Y.Doc, step: Step): void {
       // A new block with text (as y-prosemirror writes it).
       const fragment = ydoc.getXmlFragment('rich');
       const block = new Y.XmlElement(step.b % 2 === 0 ? 'paragraph' : 'heading');
-      if (step.b % 2 === 1) block.setAttribute('level', (step.b % 3) + 1);
+      if (step.b % 2 === 1)
+        // y-prosemirror stores attributes as they are: a heading's level is a number.
+        block.setAttribute('level', ((step.b % 3) + 1) as unknown as string);
       const text = new Y.XmlText();
       text.insert(0, step.text || 'x');
       block.insert(0, [text]);
@@ -430,7 +432,7 @@ function applyStep(ydoc: Y.Doc, step: Step): void {
       const block = pick(ydoc.getXmlFragment('rich').toArray(), step.a);
       const inline =
         block instanceof Y.XmlElement
-          ? block.toArray().find((child) => child.nodeName === 'image')
+          ? block.toArray().find((child) => child instanceof Y.XmlElement && child.nodeName === 'image')
           : undefined;
       if (inline instanceof Y.XmlElement) inline.setAttribute('alt', step.text);
       break;

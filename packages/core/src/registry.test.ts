@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from './errors.js';
 import { DocumentRegistry } from './registry.js';
-import { StateDocument } from './state-document.js';
+import { type Change, StateDocument } from './state-document.js';
 
 describe('DocumentRegistry', () => {
   it('opens each document once however many callers ask, lists and closes them, and reports events', async () => {
@@ -27,7 +27,7 @@ describe('DocumentRegistry', () => {
     const doc = await registry.open('p/1');
     expect(doc.observed).toBe(false);
     const paths: string[] = [];
-    const listener = (change: { ops: { path: string }[] }) => paths.push(change.ops[0]?.path ?? '');
+    const listener = (change: Change): void => void paths.push(change.ops[0]?.path ?? '');
     registry.on('changed', listener);
     expect(doc.observed).toBe(true);
     doc.set('/a', 1);

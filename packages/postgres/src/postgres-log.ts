@@ -8,6 +8,7 @@
  */
 
 import {
+  type AppendBatch,
   assertRangeBound,
   assertStorableEntry,
   copyEntry,
@@ -46,6 +47,19 @@ export interface PostgresUpdateLogOptions {
   maxNotifyBytes?: number;
   /** Most rows fetched per round trip when reading (default 5,000). */
   readPageSize?: number;
+}
+
+/** One document's batch, checked and encoded for an append statement. */
+interface PreparedBatch {
+  docId: string;
+  entries: readonly EntryInput[];
+  /** The entries as stored (payloads encoded by the codecs). */
+  stored: readonly EntryInput[];
+  offsets: number[];
+  lengths: number[];
+  blob: Buffer;
+  /** The notification's inline frames, or null when it names a seq range only. */
+  inline: string | null;
 }
 
 /** The largest bigint, as an open upper bound. */
@@ -87,8 +101,107 @@ export class PostgresUpdateLog implements UpdateLog {
 
   async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
     this.assertOpen();
+    const batch = this.prepare(docId, entries);
+    if (batch === undefined) return [];
+    const values: unknown[] = [
+      docId,
+      entries.length,
+      batch.stored.map((entry) => String(entry.time)),
+      batch.stored.map((entry) => entry.kind),
+      batch.stored.map((entry) => entry.origin),
+      batch.stored.map((entry) => entry.flags),
+      batch.stored.map((entry) => entry.keyId ?? null),
+      batch.offsets,
+      batch.lengths,
+      batch.blob,
+    ];
+    const query: QueryConfig = this.publishesAppends
+      ? {
+          ...this.sql.appendNotifying,
+          values: [...values, channelName(this.tables, 'entries', docId), batch.inline],
+        }
+      : { ...this.sql.append, values };
+    const [row] = await this.appendQuery<{ before: string }>(query, `appending to "${docId}"`);
+    return this.stored(entries, Number(row?.before));
+  }
+
+  /**
+   * Appends several documents' batches in one statement, so they share one commit (one WAL flush)
+   * and one round trip; each batch gets its own seqs and notification as `append` would give it.
+   * A batch that is malformed is refused on its own. When PostgreSQL refuses the statement (it
+   * rolled back whole), each batch is appended on its own, so one document's refusal stays its
+   * own; when the server cannot be reached, every batch gets that error, as `append` would.
+   */
+  async appendMany(batches: readonly AppendBatch[]): Promise<PromiseSettledResult<LogEntry[]>[]> {
+    this.assertOpen();
+    const outcomes: PromiseSettledResult<LogEntry[]>[] = new Array(batches.length);
+    /** Batches that share the statement, and those appended on their own. */
+    const together: { index: number; batch: PreparedBatch }[] = [];
+    const alone: number[] = [];
+    const docs = new Set<string>();
+    batches.forEach(({ docId, entries }, index) => {
+      let batch: PreparedBatch | undefined;
+      try {
+        batch = this.prepare(docId, entries);
+      } catch (reason) {
+        outcomes[index] = { status: 'rejected', reason };
+        return;
+      }
+      if (batch === undefined) outcomes[index] = { status: 'fulfilled', value: [] };
+      // One document twice would raise its head row twice in one statement.
+      else if (docs.has(docId)) alone.push(index);
+      else {
+        docs.add(docId);
+        together.push({ index, batch });
+      }
+    });
+    if (together.length === 1) alone.push((together.pop() as { index: number }).index);
+    if (together.length > 0) {
+      let rows: { doc_id: string; before: string }[] | undefined;
+      try {
+        rows = await this.appendQuery<{ doc_id: string; before: string }>(
+          this.manyQuery(together.map(({ batch }) => batch)),
+          `appending to ${together.length} documents`,
+        );
+      } catch (error) {
+        // Refused by PostgreSQL: the statement rolled back whole, so each batch may go on its own.
+        // Unreachable: it may have committed, so each batch gets the error, as from `append`.
+        if (isYStateError(error) && error.code === ErrorCode.STORAGE_FAILED) {
+          alone.push(...together.map(({ index }) => index));
+        } else {
+          for (const { index } of together) outcomes[index] = { status: 'rejected', reason: error };
+        }
+      }
+      // The statement committed: each batch has its seqs.
+      const before = new Map(rows?.map((row) => [row.doc_id, Number(row.before)]));
+      for (const { index, batch } of rows === undefined ? [] : together) {
+        try {
+          outcomes[index] = {
+            status: 'fulfilled',
+            value: this.stored(batch.entries, before.get(batch.docId)),
+          };
+        } catch (reason) {
+          outcomes[index] = { status: 'rejected', reason };
+        }
+      }
+    }
+    await Promise.all(
+      alone.map(async (index) => {
+        const { docId, entries } = batches[index] as AppendBatch;
+        try {
+          outcomes[index] = { status: 'fulfilled', value: await this.append(docId, entries) };
+        } catch (reason) {
+          outcomes[index] = { status: 'rejected', reason };
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Checks and encodes one document's batch for an append statement; `undefined` when it is empty. */
+  private prepare(docId: string, entries: readonly EntryInput[]): PreparedBatch | undefined {
     assertDocId(docId, 'append');
-    if (entries.length === 0) return [];
+    if (entries.length === 0) return undefined;
     entries.forEach((entry, i) => {
       assertText(assertStorableEntry(entry, `append: entry ${i}`), `append: entry ${i}`);
     });
@@ -104,48 +217,82 @@ export class PostgresUpdateLog implements UpdateLog {
     }
     // One binary parameter for every payload (pg sends Buffers as binary; a bytea[] would go as hex text).
     const blob = Buffer.concat(stored.map((entry) => entry.payload));
-    const values: unknown[] = [
-      docId,
-      entries.length,
-      stored.map((entry) => String(entry.time)),
-      stored.map((entry) => entry.kind),
-      stored.map((entry) => entry.origin),
-      stored.map((entry) => entry.flags),
-      stored.map((entry) => entry.keyId ?? null),
-      offsets,
-      lengths,
-      blob,
-    ];
-    let query: QueryConfig;
+    let inline: string | null = null;
     if (this.publishesAppends) {
       // 'a:' + a seq of up to 16 digits + ':' + the frames must fit in one payload. Base64 is 4/3
       // of the frames, which are the payload plus a few bytes: skip encoding batches that cannot fit.
       const payloadBytes = offset + stored.reduce((sum, entry) => sum + entry.origin.length, 0);
       const frames =
         this.maxNotifyBytes > 0 && (payloadBytes * 4) / 3 < this.maxNotifyBytes ? appendFrames(stored) : '';
-      const inline = frames !== '' && frames.length + 20 <= this.maxNotifyBytes ? frames : null;
-      query = {
-        ...this.sql.appendNotifying,
-        values: [...values, channelName(this.tables, 'entries', docId), inline],
-      };
-    } else {
-      query = { ...this.sql.append, values };
+      inline = frames !== '' && frames.length + 20 <= this.maxNotifyBytes ? frames : null;
     }
-    let before: number;
+    return { docId, entries, stored, offsets, lengths, blob, inline };
+  }
+
+  /** The statement appending `batches` (distinct documents) together; rows of `doc_id` and `before`. */
+  private manyQuery(batches: readonly PreparedBatch[]): QueryConfig {
+    const entryDocs: string[] = [];
+    const entryNumbers: number[] = [];
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    let base = 0;
+    for (const batch of batches) {
+      batch.stored.forEach((_, i) => {
+        entryDocs.push(batch.docId);
+        entryNumbers.push(i + 1);
+        offsets.push(base + (batch.offsets[i] as number));
+        lengths.push(batch.lengths[i] as number);
+      });
+      base += batch.blob.byteLength;
+    }
+    const stored = batches.flatMap((batch) => batch.stored);
+    return {
+      ...this.sql.appendMany,
+      values: [
+        batches.map((batch) => batch.docId),
+        batches.map((batch) => batch.entries.length),
+        batches.map((batch) =>
+          this.publishesAppends ? channelName(this.tables, 'entries', batch.docId) : null,
+        ),
+        batches.map((batch) => batch.inline),
+        entryDocs,
+        entryNumbers,
+        stored.map((entry) => String(entry.time)),
+        stored.map((entry) => entry.kind),
+        stored.map((entry) => entry.origin),
+        stored.map((entry) => entry.flags),
+        stored.map((entry) => entry.keyId ?? null),
+        offsets,
+        lengths,
+        Buffer.concat(batches.map((batch) => batch.blob)),
+      ],
+    };
+  }
+
+  /**
+   * Runs an append statement. A serialization failure or deadlock (databases whose default
+   * isolation is above READ COMMITTED) rolled it back for sure: it is tried again. Anything else is
+   * not retried here, since a failure at commit is ambiguous; the engine retries what it must.
+   */
+  private async appendQuery<R extends QueryResultRow>(query: QueryConfig, what: string): Promise<R[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows } = await this.pool.query<{ before: string }>(query);
-        before = Number(rows[0]?.before);
-        break;
+        return (await this.pool.query<R>(query)).rows;
       } catch (cause) {
-        // A serialization failure or deadlock (databases whose default isolation is above READ
-        // COMMITTED) rolled the append back for sure: try again. Anything else is not retried here,
-        // since a failure at commit is ambiguous; the engine retries what it must.
         if (attempt < APPEND_ATTEMPTS && isRolledBack(cause)) continue;
-        throw storeError(cause, `appending to "${docId}"`);
+        throw storeError(cause, what);
       }
     }
-    // The caller holds the plaintext: hand back copies of it with the assigned seqs.
+  }
+
+  /** The caller holds the plaintext: copies of it with the seqs assigned after `before`. */
+  private stored(entries: readonly EntryInput[], before: number | undefined): LogEntry[] {
+    if (before === undefined || !Number.isSafeInteger(before)) {
+      throw new YStateError({
+        code: ErrorCode.STORAGE_FAILED,
+        message: 'PostgreSQL gave no head for an append',
+      });
+    }
     return entries.map((entry, i) => ({ ...copyEntry(entry), seq: before + 1 + i }));
   }
 
@@ -384,7 +531,38 @@ function statements(t: StoreTables) {
              WITH ORDINALITY AS e(time_ms, kind, origin, flags, key_id, off, len, n)
     )`;
   const named = (what: string, text: string): QueryConfig => ({ name: statementName(t, what), text });
+  // Several documents at once: head rows are raised in doc_id order (so two nodes' statements lock
+  // them in the same order), each batch is numbered from its document's old head, and each
+  // document's channel is notified as a single append would notify it.
+  const appendMany = `
+    WITH batch AS (
+      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS b(doc_id, count, channel, inline)
+    ),
+    head AS (
+      INSERT INTO ${t.heads} AS h (doc_id, head)
+      SELECT doc_id, count FROM batch ORDER BY doc_id
+      ON CONFLICT (doc_id) DO UPDATE SET head = h.head + EXCLUDED.head
+      RETURNING h.doc_id, h.head
+    ),
+    numbered AS (
+      SELECT head.doc_id, head.head - batch.count AS before, batch.count, batch.channel, batch.inline
+      FROM head JOIN batch USING (doc_id)
+    ),
+    inserted AS (
+      INSERT INTO ${t.entries} (doc_id, ${columns})
+      SELECT e.doc_id, numbered.before + e.n, e.time_ms, e.kind, e.origin, e.flags, e.key_id,
+             substring($14::bytea FROM e.off + 1 FOR e.len)
+      FROM unnest($5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::integer[], $11::text[],
+                  $12::integer[], $13::integer[])
+             AS e(doc_id, n, time_ms, kind, origin, flags, key_id, off, len)
+      JOIN numbered USING (doc_id)
+    )
+    SELECT doc_id, before, CASE WHEN channel IS NULL THEN NULL ELSE pg_notify(channel, CASE
+        WHEN inline IS NULL THEN 'r:' || (before + 1) || ':' || (before + count)
+        ELSE 'a:' || (before + 1) || ':' || inline END) END AS notified
+    FROM numbered`;
   return {
+    appendMany: named('append_many', appendMany),
     append: named('append', `WITH ${raiseHead} SELECT before FROM head`),
     // Notifications are sent at commit, so receivers never hear of rows they cannot read yet.
     appendNotifying: named(

@@ -196,6 +196,49 @@ describe('notifications', () => {
     }
   });
 
+  it('appendMany gives each document its seqs and its notification, as its own append would', async () => {
+    const schema = uniqueSchema('many');
+    const writer = await openStore({ schema });
+    const reader = await openStore({ schema });
+    const heard = await Promise.all(['a', 'b', 'c'].map((docId) => collect(reader, docId)));
+    await writer.log.append('b', [marked('b/0')]);
+    const results = await writer.log.appendMany([
+      { docId: 'a', entries: [marked('a/1'), marked('a/2')] },
+      { docId: 'b', entries: [marked('b/1', 20_000)] },
+      { docId: 'c', entries: [marked('c/1')] },
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.map((e) => e.seq) : r.reason))).toEqual([
+      [1, 2],
+      [2],
+      [1],
+    ]);
+    await Promise.all(heard.map((h, i) => h.waitFor([2, 2, 1][i] as number)));
+    expect(heard.map((h) => h.got.map((e) => `${e.seq}:${markerOf(e)}`))).toEqual([
+      ['1:a/1', '2:a/2'],
+      ['1:b/0', '2:b/1'],
+      ['1:c/1'],
+    ]);
+  });
+
+  it('appendMany: when PostgreSQL refuses one document, the others still go, each on its own', async () => {
+    const schema = uniqueSchema('many_refused');
+    const writer = await openStore({ schema });
+    // A stray row at seq 1 of "b" makes the shared statement fail on the primary key.
+    await query(
+      `INSERT INTO ${writer.log.tables.entries} (doc_id, seq, time_ms, kind, origin, flags, payload) VALUES ('b', 1, 0, 'update', '', 0, '')`,
+    );
+    const results = await writer.log.appendMany([
+      { docId: 'a', entries: [marked('a/1')] },
+      { docId: 'b', entries: [marked('b/1')] },
+      { docId: 'c', entries: [marked('c/1')] },
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.STORAGE_FAILED });
+    expect((await writer.log.read('a')).map(markerOf)).toEqual(['a/1']);
+    expect((await writer.log.read('c')).map(markerOf)).toEqual(['c/1']);
+    expect(await writer.log.head('b')).toBe(0);
+  });
+
   it('does not notify appends that rolled back', async () => {
     const schema = uniqueSchema('rollback');
     const writer = await openStore({ schema });
