@@ -175,6 +175,64 @@ describe('Engine: persistence', () => {
     await e.close();
   });
 
+  it('while a document reloads after a refusal, a redundant update is still ignored and a new one gets the refusal', async () => {
+    // One refused append, then a reload that waits on the log until released.
+    let releaseRead!: () => void;
+    const readHeld = new Promise<void>((resolve) => {
+      releaseRead = resolve;
+    });
+    class RefusingOnceLog extends MemoryUpdateLog {
+      refuse = false;
+      reading = false;
+      override async append(docId: string, entries: readonly EntryInput[]): Promise<LogEntry[]> {
+        if (this.refuse) {
+          this.refuse = false;
+          throw new YStateError({ code: ErrorCode.STORAGE_FAILED, message: 'disk said no' });
+        }
+        return super.append(docId, entries);
+      }
+      override async read(docId: string, range?: { from?: number; to?: number }): Promise<LogEntry[]> {
+        if (this.reading) await readHeld;
+        return super.read(docId, range);
+      }
+    }
+    const log = new RefusingOnceLog();
+    const e = engine(log, { onError: () => {} });
+    await e.open('d');
+    const client = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    client.on('update', (u: Uint8Array) => updates.push(u));
+    client.getMap('state').set('a', 1);
+    await e.receive('d', updates[0] as Uint8Array, { origin: 'c' });
+    log.refuse = true;
+    log.reading = true;
+    client.getMap('state').set('b', 2);
+    await expect(e.receive('d', updates[1] as Uint8Array, { origin: 'c' })).rejects.toMatchObject({
+      code: ErrorCode.STORAGE_FAILED,
+    });
+    // The document is reloading (its read is held): what it holds already changes nothing…
+    await expect(e.receive('d', updates[0] as Uint8Array, { origin: 'c' })).resolves.toEqual({
+      seq: 1,
+      changed: false,
+    });
+    // …and anything new gets the refusal that put it there, touching nothing.
+    const other = new Y.Doc();
+    other.getMap('state').set('c', 3);
+    await expect(e.receive('d', Y.encodeStateAsUpdate(other), { origin: 'o' })).rejects.toMatchObject({
+      code: ErrorCode.STORAGE_FAILED,
+    });
+    releaseRead();
+    await e.flush();
+    // Reloaded: it takes writes again, and the client's resent update lands.
+    await expect(e.receive('d', updates[1] as Uint8Array, { origin: 'c' })).resolves.toEqual({
+      seq: 2,
+      changed: true,
+    });
+    expect(await e.get('d')).toEqual({ a: 1, b: 2 });
+    expect(await log.head('d')).toBe(2);
+    await e.close();
+  });
+
   it('an update that decodes but cannot be integrated is refused; the log keeps only what the document holds', async () => {
     const log = new MemoryUpdateLog();
     const e = engine(log);
