@@ -23,10 +23,12 @@ describe('bench scenario idle-connections at smoke size', () => {
         // received its state (its marker) in the server's sync step 2.
         expect(sample).toMatchObject({ verified: true, connections: 200, clientsCheckedForState: 180 });
         // At smoke size 200 idle sockets can cost less than a full GC frees, so the RSS after
-        // need not exceed the RSS before; the peak (VmHWM) covers every reading.
+        // need not exceed the RSS before; the peak (VmHWM) covers every reading, within the
+        // kernel's slack (its RSS counters are cached per thread: an earlier VmRSS was seen
+        // 0.1 MB above a later VmHWM).
         expect(sample.serverRssBeforeMB).toBeGreaterThan(0);
         for (const reading of [sample.serverRssBeforeMB, sample.serverRssConnectedMB, sample.serverRssMB])
-          expect(sample.serverPeakRssMB).toBeGreaterThanOrEqual(reading as number);
+          expect(sample.serverPeakRssMB).toBeGreaterThanOrEqual((reading as number) - 1);
         expect(sample.generatorRssMB).toBeGreaterThan(0);
       }
     }
