@@ -106,11 +106,7 @@ export class PostgresUpdateLog implements UpdateLog {
     const values: unknown[] = [
       docId,
       entries.length,
-      batch.stored.map((entry) => String(entry.time)),
-      batch.stored.map((entry) => entry.kind),
-      batch.stored.map((entry) => entry.origin),
-      batch.stored.map((entry) => entry.flags),
-      batch.stored.map((entry) => entry.keyId ?? null),
+      ...entryFields(batch.stored),
       batch.offsets,
       batch.lengths,
       batch.blob,
@@ -257,11 +253,7 @@ export class PostgresUpdateLog implements UpdateLog {
         batches.map((batch) => batch.inline),
         entryDocs,
         entryNumbers,
-        stored.map((entry) => String(entry.time)),
-        stored.map((entry) => entry.kind),
-        stored.map((entry) => entry.origin),
-        stored.map((entry) => entry.flags),
-        stored.map((entry) => entry.keyId ?? null),
+        ...entryFields(stored),
         offsets,
         lengths,
         Buffer.concat(batches.map((batch) => batch.blob)),
@@ -627,6 +619,17 @@ const rowsFromArrays = `
   FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::integer[], $10::integer[])
     AS e(seq, time_ms, kind, origin, flags, key_id, off, len)`;
 
+/** An entry's columns other than seq and payload, one array each, as statements take them (time as text: a bigint). */
+function entryFields(entries: readonly EntryInput[]): unknown[][] {
+  return [
+    entries.map((entry) => String(entry.time)),
+    entries.map((entry) => entry.kind),
+    entries.map((entry) => entry.origin),
+    entries.map((entry) => entry.flags),
+    entries.map((entry) => entry.keyId ?? null),
+  ];
+}
+
 /** The parameters of `rowsFromArrays` for `entries`, as they are (no codecs). */
 function rowValues(docId: string, entries: readonly LogEntry[]): unknown[] {
   const offsets: number[] = [];
@@ -638,11 +641,7 @@ function rowValues(docId: string, entries: readonly LogEntry[]): unknown[] {
   return [
     docId,
     entries.map((entry) => String(entry.seq)),
-    entries.map((entry) => String(entry.time)),
-    entries.map((entry) => entry.kind),
-    entries.map((entry) => entry.origin),
-    entries.map((entry) => entry.flags),
-    entries.map((entry) => entry.keyId ?? null),
+    ...entryFields(entries),
     offsets,
     Buffer.concat(entries.map((entry) => entry.payload)),
     entries.map((entry) => entry.payload.byteLength),
