@@ -7,6 +7,7 @@ import {
   createPostgresStore,
   MIGRATIONS,
   type PostgresStore,
+  PostgresUpdateLog,
   SCHEMA_VERSION,
   storeTables,
 } from '../src/index.js';
@@ -383,6 +384,34 @@ describe('errors', () => {
       pool: { connectionTimeoutMillis: 2000 },
     });
     await expect(within(start, 'start', 10_000)).rejects.toMatchObject({ code: ErrorCode.LOG_UNAVAILABLE });
+  });
+
+  it('appendMany: an unreachable server fails every batch of the round with LOG_UNAVAILABLE, with no second try alone', async () => {
+    // A second try could append a round that committed before the connection died: it must not happen.
+    const pool = new pg.Pool({
+      connectionString: 'postgresql://postgres@127.0.0.1:1/postgres',
+      connectionTimeoutMillis: 2000,
+    });
+    let statements = 0;
+    const query = pool.query.bind(pool);
+    pool.query = ((...args: Parameters<typeof pool.query>) => {
+      statements++;
+      return query(...args);
+    }) as typeof pool.query;
+    const log = new PostgresUpdateLog({ pool });
+    try {
+      const results = await log.appendMany([
+        { docId: 'a', entries: [marked('a/1')] },
+        { docId: 'b', entries: [marked('b/1')] },
+      ]);
+      expect(results.map((r) => (r.status === 'rejected' ? r.reason.code : r.status))).toEqual([
+        ErrorCode.LOG_UNAVAILABLE,
+        ErrorCode.LOG_UNAVAILABLE,
+      ]);
+      expect(statements).toBe(1);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('rejects calls on a closed store with DOCUMENT_CLOSED', async () => {
